@@ -1,0 +1,586 @@
+#!/usr/bin/env bash
+# Ingest benchmark: CPU and memory of one 720p30 4.5 Mbps RTMP ingest into
+# `cfliveinputsrc ! fakesink`, measured side by side with nginx-rtmp
+# receiving the same stream at the same time.  See bench/README.md.
+#
+# Usage: bench/ingest.sh [--only nginx|cflive] [--help]
+#
+# Environment:
+#   BUILD_DIR          meson build dir holding the plugin (default <repo>/build)
+#   BENCH_SECONDS      measurement window in seconds (default 30)
+#   BENCH_WARMUP       warm-up before the window, seconds (default 3)
+#   BENCH_JSON         if set, also write the results as JSON to this file
+#   BENCH_CACHE_DIR    where the generated input is kept between runs
+#                      (default $BUILD_DIR/bench-cache if $BUILD_DIR exists,
+#                      otherwise the input is made in the temp dir each run)
+#   NGINX              nginx binary (default: nginx from PATH)
+#   NGINX_RTMP_MODULE  path of the rtmp module
+#                      (default /usr/lib/nginx/modules/ngx_rtmp_module.so)
+#   BENCH_KEEP_LOGS    if set to 1, keep the temp dir (logs) after the run
+
+set -euo pipefail
+export LC_ALL=C
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+
+BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build}
+BENCH_SECONDS=${BENCH_SECONDS:-30}
+BENCH_WARMUP=${BENCH_WARMUP:-3}
+BENCH_JSON=${BENCH_JSON:-}
+BENCH_KEEP_LOGS=${BENCH_KEEP_LOGS:-0}
+NGINX=${NGINX:-nginx}
+NGINX_RTMP_MODULE=${NGINX_RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}
+
+STREAM_KEY=benchkey
+# Input: 1280x720 30 fps, H.264 4500k CBR-ish, 4 s GOP, AAC 128k 48 kHz stereo.
+INPUT_SECONDS=20
+VIDEO_ARGS=(-c:v libx264 -preset veryfast -pix_fmt yuv420p
+  -b:v 4500k -maxrate 4500k -bufsize 9000k
+  -g 120 -keyint_min 120 -sc_threshold 0)
+AUDIO_ARGS=(-c:a aac -b:a 128k -ar 48000 -ac 2)
+
+ONLY=all
+
+usage() {
+  sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+die() {
+  echo "ingest.sh: error: $*" >&2
+  exit 1
+}
+
+log() {
+  echo "ingest.sh: $*" >&2
+}
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --only)
+      [[ $# -ge 2 ]] || die "--only needs an argument (nginx|cflive)"
+      ONLY=$2
+      shift 2
+      ;;
+    --only=*)
+      ONLY=${1#--only=}
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      die "unknown argument: $1 (see --help)"
+      ;;
+  esac
+done
+
+case $ONLY in
+  all | nginx | cflive) ;;
+  *) die "--only takes nginx or cflive, not '$ONLY'" ;;
+esac
+[[ $BENCH_SECONDS =~ ^[0-9]+$ && $BENCH_SECONDS -gt 0 ]] ||
+  die "BENCH_SECONDS must be a positive integer"
+[[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be an integer"
+
+want() { [[ $ONLY == all || $ONLY == "$1" ]]; }
+
+# ---------------------------------------------------------------- checks
+
+for tool in ffmpeg awk stat; do
+  command -v "$tool" >/dev/null || die "$tool not found"
+done
+if want nginx; then
+  command -v "$NGINX" >/dev/null || die "nginx not found ($NGINX)"
+  [[ -f $NGINX_RTMP_MODULE ]] ||
+    die "nginx rtmp module not found at $NGINX_RTMP_MODULE (apt-get install libnginx-mod-rtmp)"
+fi
+if want cflive; then
+  command -v gst-launch-1.0 >/dev/null || die "gst-launch-1.0 not found"
+  command -v gst-inspect-1.0 >/dev/null || die "gst-inspect-1.0 not found"
+  [[ -d $BUILD_DIR ]] || die "build dir $BUILD_DIR not found (meson setup build && ninja -C build)"
+  GST_PLUGIN_PATH=$BUILD_DIR gst-inspect-1.0 cfliveinputsrc >/dev/null 2>&1 ||
+    die "element cfliveinputsrc not found with GST_PLUGIN_PATH=$BUILD_DIR (build the plugin first, or use --only nginx)"
+fi
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- cleanup
+
+TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cflive-bench.XXXXXX")
+# PIDs started with setsid: each is the leader of its own process group.
+PGIDS=()
+CLEANED=0
+
+cleanup() {
+  local rc=$?
+  [[ $CLEANED == 1 ]] && return
+  CLEANED=1
+  set +e
+  local pg tries i
+  # Publishers were started last: stop them first, then the servers.
+  for ((i = ${#PGIDS[@]} - 1; i >= 0; i--)); do
+    kill -TERM -- "-${PGIDS[i]}" 2>/dev/null
+    sleep 0.1
+  done
+  for ((tries = 0; tries < 30; tries++)); do
+    local alive=0
+    for pg in "${PGIDS[@]}"; do
+      kill -0 -- "-$pg" 2>/dev/null && alive=1
+    done
+    [[ $alive == 0 ]] && break
+    sleep 0.1
+  done
+  for pg in "${PGIDS[@]}"; do
+    kill -KILL -- "-$pg" 2>/dev/null
+  done
+  wait 2>/dev/null
+  if [[ $BENCH_KEEP_LOGS == 1 ]]; then
+    log "logs kept in $TMP_DIR"
+  else
+    rm -rf -- "$TMP_DIR"
+  fi
+  return "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Start "$@" in the background in a new session (own process group), with
+# stdout/stderr to the given log.  Sets STARTED_PID.
+start_bg() {
+  local logfile=$1
+  shift
+  setsid "$@" </dev/null >"$logfile" 2>&1 &
+  STARTED_PID=$!
+  PGIDS+=("$STARTED_PID")
+}
+
+show_log() {
+  local name=$1 file=$2
+  echo "---- last lines of $name log ($file) ----" >&2
+  tail -n 40 "$file" >&2 || true
+  echo "----" >&2
+}
+
+# ---------------------------------------------------------------- input
+
+input_tag="testsrc2-1280x720p30-x264vf-4500k-g120-aac128k-${INPUT_SECONDS}s"
+if [[ -n ${BENCH_CACHE_DIR:-} ]]; then
+  CACHE_DIR=$BENCH_CACHE_DIR
+elif [[ -d $BUILD_DIR ]]; then
+  CACHE_DIR=$BUILD_DIR/bench-cache
+else
+  CACHE_DIR=$TMP_DIR
+fi
+mkdir -p "$CACHE_DIR"
+INPUT=$CACHE_DIR/$input_tag.flv
+
+if [[ ! -s $INPUT ]]; then
+  log "generating input ($INPUT_SECONDS s of 720p30) into $INPUT"
+  partial="$INPUT.partial.$$"
+  ffmpeg -nostdin -hide_banner -loglevel error -y \
+    -f lavfi -i "testsrc2=size=1280x720:rate=30" \
+    -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+    -t "$INPUT_SECONDS" "${VIDEO_ARGS[@]}" "${AUDIO_ARGS[@]}" \
+    -f flv "$partial" || {
+    rm -f -- "$partial"
+    die "input generation failed"
+  }
+  mv -f -- "$partial" "$INPUT"
+fi
+
+# ---------------------------------------------------------------- ports
+
+# Two distinct free TCP ports on 127.0.0.1 (the kernel picks them).
+pick_ports() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+  else
+    # Fallback: random ports that nothing is listening on.
+    local ports=() p
+    while [[ ${#ports[@]} -lt 2 ]]; do
+      p=$((20000 + RANDOM % 40000))
+      [[ ${#ports[@]} -eq 1 && ${ports[0]} == "$p" ]] && continue
+      is_listening "$p" || ports+=("$p")
+    done
+    echo "${ports[*]}"
+  fi
+}
+
+# True if some socket is in LISTEN state on TCP port $1 (any address).
+# Reads /proc/net/tcp{,6} instead of connecting, so that the RTMP servers
+# never see a stray connection.
+is_listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v port="$hex" '
+    FNR > 1 { split($2, a, ":"); if (a[2] == port && $4 == "0A") found = 1 }
+    END { exit found ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# wait_listening PORT PID NAME LOG TIMEOUT_S
+wait_listening() {
+  local port=$1 pid=$2 name=$3 logfile=$4 timeout=$5 i
+  for ((i = 0; i < timeout * 10; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log "$name" "$logfile"
+      die "$name exited before listening on port $port"
+    fi
+    is_listening "$port" && return 0
+    sleep 0.1
+  done
+  show_log "$name" "$logfile"
+  die "$name did not listen on 127.0.0.1:$port within ${timeout}s"
+}
+
+read -r NGINX_PORT CFLIVE_PORT < <(pick_ports)
+
+# ---------------------------------------------------------------- /proc helpers
+
+# utime+stime of one pid, in clock ticks.
+proc_ticks() {
+  local stat rest
+  stat=$(<"/proc/$1/stat") || return 1
+  rest=${stat##*) }
+  local -a f
+  read -ra f <<<"$rest"
+  # f[0] is field 3 (state); utime is field 14, stime field 15.
+  echo $((f[11] + f[12]))
+}
+
+# Sum of the on-CPU time (ns, /proc/<pid>/task/<tid>/schedstat) of all the
+# live threads of the given pids, followed by the thread ids, comma-joined:
+# "ns tid,tid,...".  Finer than clock ticks, but blind to threads that have
+# exited, so the caller checks that the thread set only grew.
+threads_ns() {
+  local total=0 tids="" pid f ns tid
+  for pid in "$@"; do
+    for f in "/proc/$pid"/task/*/schedstat; do
+      { read -r ns _ <"$f"; } 2>/dev/null || continue
+      total=$((total + ns))
+      tid=${f%/schedstat}
+      tids+=${tid##*/},
+    done
+  done
+  echo "$total ${tids%,}"
+}
+
+# Value in kB of a /proc/<pid>/status field (VmRSS, VmHWM).
+proc_status_kb() {
+  awk -v k="$2:" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status"
+}
+
+# Direct children of a pid.
+proc_children() {
+  local parent=$1 d stat rest
+  local -a f
+  for d in /proc/[0-9]*; do
+    { stat=$(<"$d/stat"); } 2>/dev/null || continue
+    rest=${stat##*) }
+    read -ra f <<<"$rest"
+    [[ ${f[1]} == "$parent" ]] && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+sum_ticks() {
+  local total=0 p t
+  for p in "$@"; do
+    t=$(proc_ticks "$p") || return 1
+    total=$((total + t))
+  done
+  echo "$total"
+}
+
+sum_status_kb() {
+  local field=$1 total=0 p
+  shift
+  for p in "$@"; do
+    total=$((total + $(proc_status_kb "$p" "$field")))
+  done
+  echo "$total"
+}
+
+now() { echo "$EPOCHREALTIME"; }
+
+# Last total_size of an ffmpeg -progress file and the file's mtime (the time
+# that block was written): "bytes mtime".
+progress_snapshot() {
+  local file=$1 bytes
+  bytes=$(awk -F= '$1 == "total_size" { v = $2 } END { print v + 0 }' "$file" 2>/dev/null || echo 0)
+  echo "$bytes $(stat -c '%.9Y' "$file" 2>/dev/null || echo 0)"
+}
+
+# ---------------------------------------------------------------- servers
+
+TARGETS=()
+declare -A PID PORT LABEL URL LOGF
+
+if want nginx; then
+  TARGETS+=(nginx)
+  LABEL[nginx]=nginx-rtmp
+  PORT[nginx]=$NGINX_PORT
+  ndir=$TMP_DIR/nginx
+  mkdir -p "$ndir/logs"
+  # master_process on (the default, as deployed) with one worker: the
+  # measured cost is master + worker; the master is idle while streaming.
+  cat >"$ndir/nginx.conf" <<EOF
+load_module $NGINX_RTMP_MODULE;
+daemon off;
+master_process on;
+worker_processes 1;
+error_log $ndir/logs/error.log warn;
+pid $ndir/nginx.pid;
+events {
+    worker_connections 64;
+}
+rtmp {
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        chunk_size 4096;
+        application live {
+            live on;
+            record off;
+        }
+    }
+}
+EOF
+  "$NGINX" -t -q -e "$ndir/logs/error.log" -p "$ndir/" -c "$ndir/nginx.conf" ||
+    die "nginx config test failed ($ndir/nginx.conf)"
+  start_bg "$ndir/stdout.log" "$NGINX" -e "$ndir/logs/error.log" -p "$ndir/" -c "$ndir/nginx.conf"
+  PID[nginx]=$STARTED_PID
+  URL[nginx]=rtmp://127.0.0.1:$NGINX_PORT/live/$STREAM_KEY
+  LOGF[nginx]=$ndir/logs/error.log
+fi
+
+if want cflive; then
+  TARGETS+=(cflive)
+  LABEL[cflive]=cfliveinputsrc
+  PORT[cflive]=$CFLIVE_PORT
+  start_bg "$TMP_DIR/gst.log" env GST_PLUGIN_PATH="$BUILD_DIR" gst-launch-1.0 \
+    cfliveinputsrc "rtmp-url=rtmp://127.0.0.1:$CFLIVE_PORT/live" "stream-key=$STREAM_KEY" \
+    ! fakesink
+  PID[cflive]=$STARTED_PID
+  URL[cflive]=rtmp://127.0.0.1:$CFLIVE_PORT/live/$STREAM_KEY
+  LOGF[cflive]=$TMP_DIR/gst.log
+fi
+
+for t in "${TARGETS[@]}"; do
+  wait_listening "${PORT[$t]}" "${PID[$t]}" "${LABEL[$t]}" "${LOGF[$t]}" 20
+  log "${LABEL[$t]} listening on 127.0.0.1:${PORT[$t]} (pid ${PID[$t]})"
+done
+
+# ---------------------------------------------------------------- publishers
+
+declare -A PUB_PID PUB_PROGRESS PUB_LOG
+for t in "${TARGETS[@]}"; do
+  PUB_PROGRESS[$t]=$TMP_DIR/pub-$t.progress
+  PUB_LOG[$t]=$TMP_DIR/pub-$t.log
+  start_bg "${PUB_LOG[$t]}" ffmpeg -nostdin -hide_banner -loglevel warning \
+    -progress "${PUB_PROGRESS[$t]}" -stats_period 0.25 \
+    -re -stream_loop -1 -i "$INPUT" -c copy -f flv "${URL[$t]}"
+  PUB_PID[$t]=$STARTED_PID
+done
+
+check_alive() {
+  local t
+  for t in "${TARGETS[@]}"; do
+    if ! kill -0 "${PID[$t]}" 2>/dev/null; then
+      show_log "${LABEL[$t]}" "${LOGF[$t]}"
+      show_log "publisher to ${LABEL[$t]}" "${PUB_LOG[$t]}"
+      die "${LABEL[$t]} exited during the benchmark"
+    fi
+    if ! kill -0 "${PUB_PID[$t]}" 2>/dev/null; then
+      show_log "publisher to ${LABEL[$t]}" "${PUB_LOG[$t]}"
+      show_log "${LABEL[$t]}" "${LOGF[$t]}"
+      die "the publisher to ${LABEL[$t]} exited (server refused or dropped the stream?)"
+    fi
+  done
+}
+
+log "warm-up ${BENCH_WARMUP}s"
+for ((i = 0; i < BENCH_WARMUP * 4; i++)); do
+  sleep 0.25
+  check_alive
+done
+check_alive
+for t in "${TARGETS[@]}"; do
+  read -r b _ < <(progress_snapshot "${PUB_PROGRESS[$t]}")
+  if [[ $b -le 0 ]]; then
+    show_log "publisher to ${LABEL[$t]}" "${PUB_LOG[$t]}"
+    show_log "${LABEL[$t]}" "${LOGF[$t]}"
+    die "no data sent to ${LABEL[$t]} after the warm-up"
+  fi
+done
+
+# Processes measured for each target.  nginx: master + its worker(s).
+declare -A MPIDS
+for t in "${TARGETS[@]}"; do
+  MPIDS[$t]=${PID[$t]}
+  if [[ $t == nginx ]]; then
+    workers=$(proc_children "${PID[$t]}" | tr '\n' ' ')
+    [[ -n ${workers// /} ]] || die "no nginx worker process found"
+    MPIDS[$t]="${PID[$t]} $workers"
+  fi
+  MPIDS[pub-$t]=${PUB_PID[$t]}
+done
+
+ROWS=()
+for t in "${TARGETS[@]}"; do ROWS+=("$t"); done
+for t in "${TARGETS[@]}"; do ROWS+=("pub-$t"); done
+
+declare -A T0 T1 N0 N1 TID0 TID1 B0 B1 W0 W1
+snapshot_cpu() { # snapshot_cpu 0|1
+  local r ticks ns tids
+  for r in "${ROWS[@]}"; do
+    # shellcheck disable=SC2086 # word splitting of the pid list is intended
+    ticks=$(sum_ticks ${MPIDS[$r]}) || die "a process of $r vanished during the window"
+    # shellcheck disable=SC2086
+    read -r ns tids < <(threads_ns ${MPIDS[$r]})
+    if [[ $1 == 0 ]]; then
+      T0[$r]=$ticks N0[$r]=$ns TID0[$r]=$tids
+    else
+      T1[$r]=$ticks N1[$r]=$ns TID1[$r]=$tids
+    fi
+  done
+}
+
+snapshot_cpu 0
+for t in "${TARGETS[@]}"; do
+  read -r "B0[$t]" "W0[$t]" < <(progress_snapshot "${PUB_PROGRESS[$t]}")
+done
+wall0=$(now)
+
+log "measuring for ${BENCH_SECONDS}s"
+end=$((${wall0%.*} + BENCH_SECONDS))
+while :; do
+  now_s=$(now)
+  left=$((end - ${now_s%.*}))
+  ((left > 0)) || break
+  sleep 1
+  check_alive
+done
+# Sleep the sub-second remainder so the window is BENCH_SECONDS long.
+awk -v a="$wall0" -v b="$(now)" -v n="$BENCH_SECONDS" \
+  'BEGIN { d = a + n - b; if (d > 0) printf "%.3f\n", d; else print 0 }' |
+  { read -r rem; sleep "$rem"; }
+
+snapshot_cpu 1
+wall1=$(now)
+declare -A RSS HWM
+for r in "${ROWS[@]}"; do
+  # shellcheck disable=SC2086
+  RSS[$r]=$(sum_status_kb VmRSS ${MPIDS[$r]})
+  # shellcheck disable=SC2086
+  HWM[$r]=$(sum_status_kb VmHWM ${MPIDS[$r]})
+done
+for t in "${TARGETS[@]}"; do
+  read -r "B1[$t]" "W1[$t]" < <(progress_snapshot "${PUB_PROGRESS[$t]}")
+done
+check_alive
+
+# ---------------------------------------------------------------- report
+
+# True if every thread id of the comma list $1 is in the comma list $2.
+tids_kept() {
+  local tid
+  local -a before
+  IFS=, read -ra before <<<"$1"
+  for tid in "${before[@]}"; do
+    [[ ,$2, == *,"$tid",* ]] || return 1
+  done
+}
+
+# One line per row: key label cpu cpu_ticks rss_mib hwm_mib in_mbps cpu_source
+DATA=$TMP_DIR/results.txt
+: >"$DATA"
+for r in "${ROWS[@]}"; do
+  if [[ $r == pub-* ]]; then
+    t=${r#pub-}
+    label="ffmpeg->${LABEL[$t]}"
+    mbps=-
+  else
+    t=$r
+    label=${LABEL[$t]}
+    mbps=$(awk -v b0="${B0[$t]}" -v b1="${B1[$t]}" -v w0="${W0[$t]}" -v w1="${W1[$t]}" \
+      'BEGIN { d = w1 - w0; if (d > 0) printf "%.2f", (b1 - b0) * 8 / d / 1e6; else print "nan" }')
+  fi
+  # Per-thread ns when available and no thread that was there at the start
+  # has gone (threads born in the window are counted whole); else ticks.
+  dns=-1
+  if [[ ${N1[$r]} -gt 0 ]] && tids_kept "${TID0[$r]}" "${TID1[$r]}"; then
+    dns=$((N1[$r] - N0[$r]))
+  fi
+  awk -v key="$r" -v label="$label" -v dt="$((T1[$r] - T0[$r]))" -v hz="$CLK_TCK" -v dns="$dns" \
+    -v w0="$wall0" -v w1="$wall1" -v rss="${RSS[$r]}" -v hwm="${HWM[$r]}" -v mbps="$mbps" '
+    BEGIN {
+      w = w1 - w0
+      tick = dt / hz / w * 100
+      if (dns >= 0) { cpu = dns / 1e9 / w * 100; src = "schedstat" } else { cpu = tick; src = "ticks" }
+      printf "%s %s %.3f %.2f %.1f %.1f %s %s\n", key, label, cpu, tick, rss / 1024, hwm / 1024, mbps, src
+    }' >>"$DATA"
+done
+
+WINDOW=$(awk -v a="$wall0" -v b="$wall1" 'BEGIN { printf "%.2f", b - a }')
+TICK_RES=$(awk -v w="$WINDOW" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", 100 / hz / w }')
+
+echo
+echo "ingest benchmark: 1280x720 30fps H.264 4500k (GOP 4 s) + AAC 128k, FLV over RTMP"
+echo "window ${WINDOW}s after ${BENCH_WARMUP}s warm-up, $(nproc) cores; cpu% = % of one core"
+awk '
+  { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7
+    if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
+  END {
+    printf "%-26s %7s %9s %8s %9s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
+    for (i = 1; i <= NR; i++) {
+      cr = "-"; rr = "-"
+      if (have && key[i] !~ /^pub-/) {
+        cr = acpu > 0 ? sprintf("%.2f", cpu[i] / acpu) : "n/a"
+        rr = arss > 0 ? sprintf("%.2f", rss[i] / arss) : "n/a"
+      }
+      printf "%-26s %7.2f %9.2f %8.1f %9.1f %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], mbps[i], cr, rr
+    }
+  }' "$DATA"
+echo "(ratios relative to nginx-rtmp; ffmpeg->X rows are the publishers, for reference;"
+echo " cpu% from per-thread schedstat where available, cpu%_tick from /proc/PID/stat, +-${TICK_RES} per tick)"
+while read -r key label _ _ _ _ _ src; do
+  [[ $src == schedstat ]] || log "note: cpu% of $label is from clock ticks (threads exited or no schedstat)"
+  : "$key"
+done <"$DATA"
+
+if [[ -n $BENCH_JSON ]]; then
+  awk -v window="$WINDOW" -v warmup="$BENCH_WARMUP" -v cores="$(nproc)" -v hz="$CLK_TCK" '
+    { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; src[NR] = $8
+      if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
+    function num(v) { return (v == "-" || v == "nan") ? "null" : v }
+    END {
+      printf "{\n  \"benchmark\": \"ingest\",\n"
+      printf "  \"input\": {\"width\": 1280, \"height\": 720, \"fps\": 30, \"video_kbps\": 4500, \"gop_frames\": 120, \"audio_kbps\": 128, \"audio_rate\": 48000, \"audio_channels\": 2},\n"
+      printf "  \"window_s\": %s,\n  \"warmup_s\": %s,\n  \"cores\": %s,\n  \"clk_tck\": %s,\n", window, warmup, cores, hz
+      printf "  \"anchor\": \"nginx-rtmp\",\n  \"rows\": [\n"
+      for (i = 1; i <= NR; i++) {
+        role = key[i] ~ /^pub-/ ? "publisher" : "target"
+        cr = "null"; rr = "null"
+        if (have && role == "target") {
+          if (acpu > 0) cr = sprintf("%.4f", cpu[i] / acpu)
+          if (arss > 0) rr = sprintf("%.4f", rss[i] / arss)
+        }
+        printf "    {\"name\": \"%s\", \"role\": \"%s\", \"cpu_percent\": %s, \"cpu_source\": \"%s\", \"cpu_percent_ticks\": %s, \"rss_mib\": %s, \"peak_mib\": %s, \"in_mbps\": %s, \"cpu_ratio\": %s, \"rss_ratio\": %s}%s\n",
+          label[i], role, cpu[i], src[i], tick[i], rss[i], hwm[i], num(mbps[i]), cr, rr, (i < NR ? "," : "")
+      }
+      printf "  ]\n}\n"
+    }' "$DATA" >"$BENCH_JSON"
+  log "JSON written to $BENCH_JSON"
+fi
