@@ -1,0 +1,77 @@
+/* gst-cflive
+ * Copyright (C) 2026 gst-cflive developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ *
+ * You should have received a copy of the GNU Library General Public
+ * License along with this library; if not, write to the
+ * Free Software Foundation, Inc., 51 Franklin St, Fifth Floor,
+ * Boston, MA 02110-1301, USA.
+ */
+
+#ifndef __GST_CFLIVE_EVENTS_H__
+#define __GST_CFLIVE_EVENTS_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/**
+ * GstCflivePublisherAction:
+ * @GST_CFLIVE_PUBLISHER_CONNECTED: the first encoder session of the live
+ *   input started
+ * @GST_CFLIVE_PUBLISHER_DISCONNECTED: the encoder went away; the source waits
+ *   for it to come back within its reconnect window
+ * @GST_CFLIVE_PUBLISHER_RECONNECTED: an encoder published again after a
+ *   disconnection and the stream continues
+ *
+ * What happened to the encoder feeding a live input. Carried downstream by
+ * the publisher event, see gst_cflive_publisher_event_new().
+ */
+typedef enum
+{
+  GST_CFLIVE_PUBLISHER_CONNECTED,
+  GST_CFLIVE_PUBLISHER_DISCONNECTED,
+  GST_CFLIVE_PUBLISHER_RECONNECTED,
+} GstCflivePublisherAction;
+
+/* Name of the structure of the publisher event. */
+#define GST_CFLIVE_PUBLISHER_EVENT_NAME "cflive-publisher"
+
+const gchar *gst_cflive_publisher_action_to_string (GstCflivePublisherAction
+    action);
+
+GstEvent *gst_cflive_publisher_event_new (GstCflivePublisherAction action,
+    guint session, const gchar * reason, const gchar * protocol);
+
+gboolean gst_cflive_publisher_event_parse (GstEvent * event,
+    GstCflivePublisherAction * action, guint * session,
+    const gchar ** reason, const gchar ** protocol);
+
+/* Name of the structure of the element messages carrying the live input
+ * status, posted by cfliveinputsrc. */
+#define GST_CFLIVE_STATUS_MESSAGE_NAME "cflive-status"
+
+/* Cloudflare's status reason vocabulary */
+#define GST_CFLIVE_REASON_CONNECTED "connected"
+#define GST_CFLIVE_REASON_RECONNECTED "reconnected"
+#define GST_CFLIVE_REASON_RECONNECTING "reconnecting"
+#define GST_CFLIVE_REASON_CLIENT_DISCONNECT "client_disconnect"
+#define GST_CFLIVE_REASON_TTL_EXCEEDED "ttl_exceeded"
+#define GST_CFLIVE_REASON_FAILED_TO_CONNECT "failed_to_connect"
+#define GST_CFLIVE_REASON_FAILED_TO_RECONNECT "failed_to_reconnect"
+#define GST_CFLIVE_REASON_NEW_CONFIGURATION_ACCEPTED "new_configuration_accepted"
+/* gst-cflive's own addition: the live input was disabled */
+#define GST_CFLIVE_REASON_DISABLED "disabled"
+
+G_END_DECLS
+
+#endif /* __GST_CFLIVE_EVENTS_H__ */

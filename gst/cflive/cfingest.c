@@ -1,0 +1,1229 @@
+/* gst-cflive
+ * Copyright (C) 2026 gst-cflive developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ *
+ * You should have received a copy of the GNU Library General Public
+ * License along with this library; if not, write to the
+ * Free Software Foundation, Inc., 51 Franklin St, Fifth Floor,
+ * Boston, MA 02110-1301, USA.
+ */
+
+/* Lock order: hub.lock, then CfIngestInput.lock. Connections and the
+ * sources of the listening sockets belong to the I/O thread and are only
+ * touched there; listeners and the inputs registered on them are guarded
+ * by hub.lock; an input's queue and flags by its own lock. */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <gst/cflive/cflive.h>
+
+#include "cfingest.h"
+#include "rtmp/rtmpsession.h"
+
+GST_DEBUG_CATEGORY_STATIC (cf_ingest_debug);
+#define GST_CAT_DEFAULT cf_ingest_debug
+
+/* A connection must complete the handshake, connect and publish in this */
+#define SETUP_TIMEOUT_US (10 * G_USEC_PER_SEC)
+/* Connections accepted on one listener at once */
+#define MAX_CONNECTIONS 4096
+/* An input's queue pauses reading from its encoder above this */
+#define QUEUE_HIGH_BYTES (32 * 1024 * 1024)
+#define QUEUE_LOW_BYTES (16 * 1024 * 1024)
+/* Replies a peer leaves unread before we give up on it */
+#define MAX_OUTPUT_BYTES (1024 * 1024)
+#define READ_SIZE (64 * 1024)
+
+typedef struct _Listener Listener;
+typedef struct _Conn Conn;
+
+struct _Listener
+{
+  gchar *key;                   /* "host:port" */
+  gboolean tls;
+  GTlsCertificate *cert;
+  GSocket *socket;
+  GSource *accept_source;
+  guint port;
+  GList *inputs;                /* CfIngestInput, hub.lock */
+  GList *conns;                 /* I/O thread */
+  guint n_conns;                /* I/O thread */
+  guint64 refused;              /* hub.lock */
+};
+
+struct _CfIngestInput
+{
+  gint refcount;
+  GstObject *owner;             /* for logging only, not reffed */
+
+  /* hub.lock */
+  Listener *listener;
+  gchar *app;
+  gchar *key;
+  guint idle_timeout;
+  gboolean enabled;
+  gboolean ended;
+  Conn *active;                 /* also read by the I/O thread */
+  guint sessions;
+
+  /* lock */
+  GMutex lock;
+  GCond cond;
+  GQueue queue;
+  gsize queued_bytes;
+  gboolean flushing;
+  gboolean wake;
+  gboolean reading_paused;
+  guint64 bytes;
+};
+
+struct _Conn
+{
+  gint refcount;                /* the listener's list, async operations */
+  Listener *listener;
+  GSocketConnection *sockconn;
+  GIOStream *stream;
+  GCancellable *cancellable;
+  GSource *read_source;
+  GSource *write_source;
+  CfRtmpServerSession *session;
+  gchar *remote;
+  const gchar *protocol;
+  gint64 created;
+  gint64 last_activity;
+  gboolean ready;               /* TLS handshake done (or plain) */
+  gboolean paused;
+  gboolean close_when_flushed;
+  gboolean closed;
+  CfIngestInput *input;         /* while publishing */
+  guint session_no;
+};
+
+static struct
+{
+  GMutex lock;
+  GHashTable *listeners;
+  GMainContext *context;
+  GThread *thread;
+} hub;
+
+static void conn_close (Conn * conn, CfIngestEndReason reason,
+    const gchar * detail);
+static void conn_flush (Conn * conn);
+static void conn_start_reading (Conn * conn);
+
+const gchar *
+cf_ingest_end_reason_to_string (CfIngestEndReason reason)
+{
+  switch (reason) {
+    case CF_INGEST_END_UNPUBLISHED:
+      return "unpublished";
+    case CF_INGEST_END_CLOSED:
+      return "connection-closed";
+    case CF_INGEST_END_TIMEOUT:
+      return "timeout";
+    case CF_INGEST_END_ERROR:
+      return "protocol-error";
+    case CF_INGEST_END_REPLACED:
+      return "replaced";
+    case CF_INGEST_END_DISABLED:
+      return "disabled";
+    case CF_INGEST_END_SHUTDOWN:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
+void
+cf_ingest_item_free (CfIngestItem * item)
+{
+  if (!item)
+    return;
+  g_clear_pointer (&item->body, g_bytes_unref);
+  g_free (item->protocol);
+  g_free (item->remote);
+  g_free (item->encoder);
+  g_free (item->detail);
+  g_free (item);
+}
+
+/* --- URL --- */
+
+gboolean
+cf_ingest_url_parse (const gchar * url, CfIngestUrl * out, GError ** error)
+{
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GError) err = NULL;
+  const gchar *scheme, *path;
+
+  memset (out, 0, sizeof (*out));
+  if (!url || !*url) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "no URL given");
+    return FALSE;
+  }
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, &err);
+  if (!uri) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' is not a valid URL: %s", url, err->message);
+    return FALSE;
+  }
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "rtmp") == 0) {
+    out->tls = FALSE;
+  } else if (g_ascii_strcasecmp (scheme, "rtmps") == 0) {
+    out->tls = TRUE;
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s': scheme must be rtmp:// or rtmps://", url);
+    return FALSE;
+  }
+  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' has no host to listen on", url);
+    return FALSE;
+  }
+  out->host = g_strdup (g_uri_get_host (uri));
+  out->port = g_uri_get_port (uri) > 0 ? (guint) g_uri_get_port (uri) :
+      (out->tls ? 443 : 1935);
+  path = g_uri_get_path (uri);
+  while (*path == '/')
+    path++;
+  out->app = g_strdup (path);
+  while (*out->app && out->app[strlen (out->app) - 1] == '/')
+    out->app[strlen (out->app) - 1] = '\0';
+  if (!*out->app) {
+    cf_ingest_url_clear (out);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' names no application (as in rtmp://0.0.0.0:1935/live)", url);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+cf_ingest_url_clear (CfIngestUrl * url)
+{
+  g_clear_pointer (&url->host, g_free);
+  g_clear_pointer (&url->app, g_free);
+}
+
+/* --- the I/O thread --- */
+
+static gboolean
+check_timeouts (gpointer data)
+{
+  GHashTableIter it;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+  GList *expired = NULL, *l;
+
+  g_mutex_lock (&hub.lock);
+  g_hash_table_iter_init (&it, hub.listeners);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Listener *listener = value;
+
+    for (l = listener->conns; l; l = l->next) {
+      Conn *conn = l->data;
+
+      if (conn->closed || conn->paused)
+        continue;
+      if (conn->input) {
+        gint64 limit = (gint64) conn->input->idle_timeout * G_USEC_PER_SEC;
+
+        if (limit > 0 && now - conn->last_activity > limit)
+          expired = g_list_prepend (expired, conn);
+      } else if (now - conn->created > SETUP_TIMEOUT_US) {
+        expired = g_list_prepend (expired, conn);
+      }
+    }
+  }
+  g_mutex_unlock (&hub.lock);
+
+  for (l = expired; l; l = l->next) {
+    Conn *conn = l->data;
+
+    if (conn->input) {
+      conn_close (conn, CF_INGEST_END_TIMEOUT,
+          "nothing received from the encoder for too long");
+    } else {
+      GST_WARNING ("closing connection from %s: no %s within %d s",
+          conn->remote, conn->ready ? "RTMP handshake and publish" :
+          "TLS handshake", (gint) (SETUP_TIMEOUT_US / G_USEC_PER_SEC));
+      conn_close (conn, CF_INGEST_END_TIMEOUT, NULL);
+    }
+  }
+  g_list_free (expired);
+  return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+hub_thread (gpointer data)
+{
+  GMainLoop *loop;
+  GSource *timer;
+
+  g_main_context_push_thread_default (hub.context);
+  loop = g_main_loop_new (hub.context, FALSE);
+  timer = g_timeout_source_new (250);
+  g_source_set_callback (timer, check_timeouts, NULL, NULL);
+  g_source_attach (timer, hub.context);
+  g_source_unref (timer);
+  g_main_loop_run (loop);
+  return NULL;
+}
+
+static void
+hub_init (void)
+{
+  static gsize init = 0;
+
+  if (g_once_init_enter (&init)) {
+    GST_DEBUG_CATEGORY_INIT (cf_ingest_debug, "cfingest", 0,
+        "cflive ingest hub (listening sockets and RTMP connections)");
+    g_mutex_init (&hub.lock);
+    hub.listeners = g_hash_table_new (g_str_hash, g_str_equal);
+    hub.context = g_main_context_new ();
+    hub.thread = g_thread_new ("cflive-ingest", hub_thread, NULL);
+    g_once_init_leave (&init, 1);
+  }
+}
+
+/* --- input queue --- */
+
+static void
+input_push (CfIngestInput * input, CfIngestItem * item)
+{
+  g_mutex_lock (&input->lock);
+  if (item->body)
+    input->queued_bytes += g_bytes_get_size (item->body);
+  g_queue_push_tail (&input->queue, item);
+  g_cond_signal (&input->cond);
+  g_mutex_unlock (&input->lock);
+}
+
+static void
+push_start (CfIngestInput * input, Conn * conn)
+{
+  CfIngestItem *item = g_new0 (CfIngestItem, 1);
+
+  item->type = CF_INGEST_ITEM_START;
+  item->session = conn->session_no;
+  item->arrival = g_get_monotonic_time ();
+  item->protocol = g_strdup (conn->protocol);
+  item->remote = g_strdup (conn->remote);
+  item->encoder = g_strdup (cf_rtmp_server_session_get_encoder
+      (conn->session));
+  input_push (input, item);
+}
+
+static void
+push_end (CfIngestInput * input, guint session, CfIngestEndReason reason,
+    const gchar * detail)
+{
+  CfIngestItem *item = g_new0 (CfIngestItem, 1);
+
+  item->type = CF_INGEST_ITEM_END;
+  item->session = session;
+  item->arrival = g_get_monotonic_time ();
+  item->reason = reason;
+  item->detail = g_strdup (detail);
+  input_push (input, item);
+}
+
+/* Called with hub.lock: the connection stops feeding its input. */
+static void
+conn_detach_locked (Conn * conn, CfIngestEndReason reason,
+    const gchar * detail)
+{
+  CfIngestInput *input = conn->input;
+
+  if (!input)
+    return;
+  conn->input = NULL;
+  if (input->active == conn) {
+    input->active = NULL;
+    push_end (input, conn->session_no, reason, detail);
+  }
+  cf_ingest_input_unref (input);
+}
+
+/* --- RTMP session callbacks (I/O thread) --- */
+
+static gboolean
+on_publish (CfRtmpServerSession * session, const gchar * app,
+    const gchar * name, const gchar ** code, gchar ** description,
+    gpointer user_data)
+{
+  Conn *conn = user_data;
+  CfIngestInput *found = NULL;
+  GList *l;
+  Conn *old = NULL;
+
+  g_mutex_lock (&hub.lock);
+  /* every registered key is compared, in constant time, so that the time
+   * taken says nothing about which key came close */
+  for (l = conn->listener->inputs; l; l = l->next) {
+    CfIngestInput *input = l->data;
+    gboolean match = gst_cflive_secret_equal (input->key, name);
+
+    if (match && g_str_equal (input->app, app))
+      found = input;
+  }
+
+  if (!found) {
+    conn->listener->refused++;
+    g_mutex_unlock (&hub.lock);
+    GST_WARNING ("refused publish from %s on application '%s': unknown "
+        "stream key (%" G_GSIZE_FORMAT " characters)", conn->remote, app,
+        strlen (name));
+    *code = "NetStream.Publish.BadName";
+    *description = g_strdup ("Unknown stream key.");
+    return FALSE;
+  }
+  if (!found->enabled || found->ended) {
+    g_autofree gchar *redacted = gst_cflive_secret_redact (found->key);
+
+    conn->listener->refused++;
+    g_mutex_unlock (&hub.lock);
+    GST_WARNING_OBJECT (found->owner, "refused publish from %s for %s: the "
+        "live input is %s", conn->remote, redacted,
+        found->ended ? "ended" : "disabled");
+    *code = "NetStream.Publish.Denied";
+    *description = g_strdup (found->ended ? "The live input has ended." :
+        "The live input is disabled.");
+    return FALSE;
+  }
+
+  old = found->active;
+  if (old)
+    conn_detach_locked (old, CF_INGEST_END_REPLACED,
+        "a new publish with the same stream key replaced this session");
+
+  conn->input = cf_ingest_input_ref (found);
+  conn->session_no = ++found->sessions;
+  found->active = conn;
+  push_start (found, conn);
+  g_mutex_unlock (&hub.lock);
+
+  GST_INFO_OBJECT (found->owner, "session %u: %s publishing from %s (%s)",
+      conn->session_no, conn->protocol, conn->remote,
+      GST_STR_NULL (cf_rtmp_server_session_get_encoder (session)));
+
+  if (old) {
+    GST_INFO_OBJECT (found->owner, "closing replaced connection from %s",
+        old->remote);
+    conn_close (old, CF_INGEST_END_REPLACED, NULL);
+  }
+  return TRUE;
+}
+
+static gboolean
+on_media (CfRtmpServerSession * session, guint8 type, guint32 timestamp,
+    GBytes * body, gpointer user_data, GError ** error)
+{
+  Conn *conn = user_data;
+  CfIngestInput *input = conn->input;
+  CfIngestItem *item;
+  gboolean pause;
+
+  if (!input)
+    return TRUE;
+
+  item = g_new0 (CfIngestItem, 1);
+  item->type = CF_INGEST_ITEM_TAG;
+  item->session = conn->session_no;
+  item->arrival = g_get_monotonic_time ();
+  item->tag_type = type;
+  item->timestamp = timestamp;
+  item->body = g_bytes_ref (body);
+
+  g_mutex_lock (&input->lock);
+  input->queued_bytes += g_bytes_get_size (body);
+  g_queue_push_tail (&input->queue, item);
+  g_cond_signal (&input->cond);
+  pause = input->queued_bytes > QUEUE_HIGH_BYTES && !input->flushing;
+  if (pause)
+    input->reading_paused = TRUE;
+  g_mutex_unlock (&input->lock);
+
+  if (pause && !conn->paused) {
+    GST_WARNING_OBJECT (input->owner, "downstream is not keeping up: "
+        "pausing reads from %s", conn->remote);
+    conn->paused = TRUE;
+    if (conn->read_source) {
+      g_source_destroy (conn->read_source);
+      g_source_unref (conn->read_source);
+      conn->read_source = NULL;
+    }
+  }
+  return TRUE;
+}
+
+static void
+on_unpublish (CfRtmpServerSession * session, gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  g_mutex_lock (&hub.lock);
+  if (conn->input)
+    GST_INFO_OBJECT (conn->input->owner, "session %u: %s stopped publishing",
+        conn->session_no, conn->remote);
+  conn_detach_locked (conn, CF_INGEST_END_UNPUBLISHED,
+      "the encoder stopped publishing");
+  g_mutex_unlock (&hub.lock);
+}
+
+static const CfRtmpServerCallbacks rtmp_callbacks = {
+  on_publish, on_media, on_unpublish
+};
+
+/* --- connections (I/O thread) --- */
+
+static void
+conn_free (Conn * conn)
+{
+  cf_rtmp_server_session_free (conn->session);
+  g_clear_object (&conn->cancellable);
+  g_clear_object (&conn->stream);
+  g_clear_object (&conn->sockconn);
+  g_free (conn->remote);
+  g_free (conn);
+}
+
+static Conn *
+conn_ref (Conn * conn)
+{
+  conn->refcount++;
+  return conn;
+}
+
+static void
+conn_unref (Conn * conn)
+{
+  if (--conn->refcount == 0)
+    conn_free (conn);
+}
+
+static void
+conn_close (Conn * conn, CfIngestEndReason reason, const gchar * detail)
+{
+  Listener *listener = conn->listener;
+
+  if (conn->closed)
+    return;
+  conn->closed = TRUE;
+
+  g_mutex_lock (&hub.lock);
+  conn_detach_locked (conn, reason, detail);
+  listener->conns = g_list_remove (listener->conns, conn);
+  listener->n_conns--;
+  g_mutex_unlock (&hub.lock);
+
+  g_cancellable_cancel (conn->cancellable);
+  if (conn->read_source) {
+    g_source_destroy (conn->read_source);
+    g_source_unref (conn->read_source);
+    conn->read_source = NULL;
+  }
+  if (conn->write_source) {
+    g_source_destroy (conn->write_source);
+    g_source_unref (conn->write_source);
+    conn->write_source = NULL;
+  }
+  /* no graceful TLS close: a peer that stopped reading must not hold us */
+  g_socket_close (g_socket_connection_get_socket (conn->sockconn), NULL);
+  conn_unref (conn);
+}
+
+static void
+conn_fail (Conn * conn, GError * error)
+{
+  CfIngestEndReason reason = CF_INGEST_END_ERROR;
+
+  if (error->domain == CF_RTMP_ERROR && error->code == CF_RTMP_ERROR_REFUSED)
+    GST_INFO ("connection from %s: %s", conn->remote, error->message);
+  else
+    GST_WARNING ("closing connection from %s: %s", conn->remote,
+        error->message);
+
+  if (error->domain != CF_RTMP_ERROR)
+    reason = CF_INGEST_END_CLOSED;
+
+  /* let a refusal reach the peer before closing */
+  if (cf_rtmp_server_session_get_output (conn->session)->len > 0 &&
+      cf_rtmp_server_session_get_state (conn->session) ==
+      CF_RTMP_SERVER_STATE_CLOSING) {
+    g_mutex_lock (&hub.lock);
+    conn_detach_locked (conn, reason, error->message);
+    g_mutex_unlock (&hub.lock);
+    conn->close_when_flushed = TRUE;
+    if (conn->read_source) {
+      g_source_destroy (conn->read_source);
+      g_source_unref (conn->read_source);
+      conn->read_source = NULL;
+    }
+    conn_flush (conn);
+    return;
+  }
+  conn_close (conn, reason, error->message);
+}
+
+static gboolean
+on_writable (GObject * stream, gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  g_source_unref (conn->write_source);
+  conn->write_source = NULL;
+  conn_flush (conn);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_flush (Conn * conn)
+{
+  GByteArray *out = cf_rtmp_server_session_get_output (conn->session);
+  GPollableOutputStream *os =
+      G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (conn->stream));
+
+  while (out->len > 0) {
+    g_autoptr (GError) err = NULL;
+    gssize n = g_pollable_output_stream_write_nonblocking (os, out->data,
+        out->len, NULL, &err);
+
+    if (n < 0) {
+      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+        if (out->len > MAX_OUTPUT_BYTES) {
+          GST_WARNING ("closing connection from %s: it does not read what we "
+              "send", conn->remote);
+          conn_close (conn, CF_INGEST_END_CLOSED,
+              "the encoder stopped reading");
+          return;
+        }
+        if (!conn->write_source) {
+          conn->write_source = g_pollable_output_stream_create_source (os,
+              conn->cancellable);
+          g_source_set_callback (conn->write_source,
+              G_SOURCE_FUNC (on_writable), conn, NULL);
+          g_source_attach (conn->write_source, hub.context);
+        }
+        return;
+      }
+      GST_INFO ("write to %s failed: %s", conn->remote, err->message);
+      conn_close (conn, CF_INGEST_END_CLOSED, err->message);
+      return;
+    }
+    g_byte_array_remove_range (out, 0, n);
+  }
+
+  if (conn->close_when_flushed)
+    conn_close (conn, CF_INGEST_END_CLOSED, NULL);
+}
+
+static gboolean
+on_readable (GObject * stream, gpointer user_data)
+{
+  static guint8 buf[READ_SIZE];
+  Conn *conn = user_data;
+  GPollableInputStream *is = G_POLLABLE_INPUT_STREAM (stream);
+  gboolean ret = G_SOURCE_CONTINUE;
+  guint i;
+
+  conn_ref (conn);
+  for (i = 0; i < 16 && !conn->paused && !conn->closed; i++) {
+    g_autoptr (GError) err = NULL;
+    gssize n = g_pollable_input_stream_read_nonblocking (is, buf, READ_SIZE,
+        NULL, &err);
+
+    if (n < 0) {
+      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      GST_INFO ("connection from %s broke: %s", conn->remote, err->message);
+      conn_close (conn, CF_INGEST_END_CLOSED, err->message);
+      break;
+    }
+    if (n == 0) {
+      GST_INFO ("connection from %s closed by the peer", conn->remote);
+      conn_close (conn, CF_INGEST_END_CLOSED,
+          "the encoder closed the connection");
+      break;
+    }
+
+    conn->last_activity = g_get_monotonic_time ();
+    if (conn->input) {
+      g_mutex_lock (&conn->input->lock);
+      conn->input->bytes += n;
+      g_mutex_unlock (&conn->input->lock);
+    }
+    if (!cf_rtmp_server_session_feed (conn->session, buf, n, &err)) {
+      conn_fail (conn, err);
+      break;
+    }
+    conn_flush (conn);
+  }
+
+  /* closed, refused, or paused by on_media: our source is gone */
+  if (conn->closed || conn->paused || conn->close_when_flushed)
+    ret = G_SOURCE_REMOVE;
+  conn_unref (conn);
+  return ret;
+}
+
+static void
+conn_start_reading (Conn * conn)
+{
+  GPollableInputStream *is =
+      G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (conn->stream));
+
+  if (conn->read_source || conn->closed)
+    return;
+  conn->read_source = g_pollable_input_stream_create_source (is,
+      conn->cancellable);
+  g_source_set_callback (conn->read_source, G_SOURCE_FUNC (on_readable), conn,
+      NULL);
+  g_source_attach (conn->read_source, hub.context);
+}
+
+static void
+on_tls_handshake (GObject * source, GAsyncResult * res, gpointer user_data)
+{
+  Conn *conn = user_data;
+  g_autoptr (GError) err = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), res,
+          &err)) {
+    if (!conn->closed) {
+      GST_WARNING ("closing connection from %s: TLS handshake failed: %s",
+          conn->remote, err->message);
+      conn_close (conn, CF_INGEST_END_CLOSED, NULL);
+    }
+  } else if (!conn->closed) {
+    conn->ready = TRUE;
+    conn_start_reading (conn);
+  }
+  conn_unref (conn);
+}
+
+static gboolean
+on_incoming (GSocket * socket, GIOCondition cond, gpointer user_data)
+{
+  Listener *listener = user_data;
+  g_autoptr (GError) err = NULL;
+  GSocket *client;
+  Conn *conn;
+  GSocketAddress *addr;
+
+  client = g_socket_accept (socket, NULL, &err);
+  if (!client) {
+    if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      GST_WARNING ("accept on %s failed: %s", listener->key, err->message);
+    return G_SOURCE_CONTINUE;
+  }
+  g_socket_set_blocking (client, FALSE);
+  g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  conn = g_new0 (Conn, 1);
+  conn->refcount = 1;
+  conn->listener = listener;
+  conn->sockconn = g_socket_connection_factory_create_connection (client);
+  g_object_unref (client);
+  conn->cancellable = g_cancellable_new ();
+  conn->created = conn->last_activity = g_get_monotonic_time ();
+  conn->session = cf_rtmp_server_session_new (&rtmp_callbacks, conn);
+  conn->protocol = listener->tls ? "rtmps" : "rtmp";
+
+  addr = g_socket_connection_get_remote_address (conn->sockconn, NULL);
+  if (G_IS_INET_SOCKET_ADDRESS (addr)) {
+    g_autofree gchar *ip =
+        g_inet_address_to_string (g_inet_socket_address_get_address
+        (G_INET_SOCKET_ADDRESS (addr)));
+    conn->remote = g_strdup_printf ("%s:%u", ip,
+        g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)));
+  } else {
+    conn->remote = g_strdup ("unknown");
+  }
+  g_clear_object (&addr);
+
+  g_mutex_lock (&hub.lock);
+  if (listener->n_conns >= MAX_CONNECTIONS) {
+    g_mutex_unlock (&hub.lock);
+    GST_WARNING ("refusing connection from %s: %u connections already open "
+        "on %s", conn->remote, MAX_CONNECTIONS, listener->key);
+    g_socket_close (g_socket_connection_get_socket (conn->sockconn), NULL);
+    conn_free (conn);
+    return G_SOURCE_CONTINUE;
+  }
+  listener->conns = g_list_prepend (listener->conns, conn);
+  listener->n_conns++;
+  g_mutex_unlock (&hub.lock);
+
+  GST_DEBUG ("connection from %s on %s", conn->remote, listener->key);
+
+  if (listener->tls) {
+    GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM
+        (conn->sockconn), listener->cert, &err);
+
+    if (!tls) {
+      GST_WARNING ("TLS for %s failed: %s", conn->remote, err->message);
+      conn_close (conn, CF_INGEST_END_CLOSED, NULL);
+      return G_SOURCE_CONTINUE;
+    }
+    conn->stream = tls;
+    g_tls_connection_handshake_async (G_TLS_CONNECTION (tls),
+        G_PRIORITY_DEFAULT, conn->cancellable, on_tls_handshake,
+        conn_ref (conn));
+  } else {
+    conn->stream = G_IO_STREAM (g_object_ref (conn->sockconn));
+    conn->ready = TRUE;
+    conn_start_reading (conn);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- listeners --- */
+
+static gboolean
+attach_listener (gpointer data)
+{
+  Listener *listener = data;
+
+  if (!g_source_is_destroyed (listener->accept_source))
+    g_source_attach (listener->accept_source, hub.context);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+destroy_listener (gpointer data)
+{
+  Listener *listener = data;
+
+  /* connections still open were routed to nobody or to inputs that left */
+  while (listener->conns)
+    conn_close (listener->conns->data, CF_INGEST_END_SHUTDOWN, NULL);
+  g_source_unref (listener->accept_source);
+  g_object_unref (listener->socket);
+  g_clear_object (&listener->cert);
+  g_free (listener->key);
+  g_free (listener);
+  return G_SOURCE_REMOVE;
+}
+
+static Listener *
+listener_new (const CfIngestUrl * url, GTlsCertificate * cert,
+    GError ** error)
+{
+  g_autoptr (GInetAddress) iaddr = NULL;
+  g_autoptr (GSocketAddress) saddr = NULL;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) bound = NULL;
+  Listener *listener;
+
+  iaddr = g_inet_address_new_from_string (url->host);
+  if (!iaddr) {
+    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+    GList *addrs = g_resolver_lookup_by_name (resolver, url->host, NULL,
+        error);
+
+    if (!addrs)
+      return NULL;
+    iaddr = g_object_ref (addrs->data);
+    g_resolver_free_addresses (addrs);
+  }
+  saddr = g_inet_socket_address_new (iaddr, url->port);
+  socket = g_socket_new (g_inet_address_get_family (iaddr),
+      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (!socket)
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  if (!g_socket_bind (socket, saddr, TRUE, error) ||
+      !g_socket_listen (socket, error))
+    return NULL;
+
+  listener = g_new0 (Listener, 1);
+  listener->tls = url->tls;
+  listener->cert = cert ? g_object_ref (cert) : NULL;
+  bound = g_socket_get_local_address (socket, NULL);
+  listener->port = bound ?
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) :
+      url->port;
+  listener->key = g_strdup_printf ("%s:%u", url->host, listener->port);
+  listener->socket = g_steal_pointer (&socket);
+  listener->accept_source = g_socket_create_source (listener->socket,
+      G_IO_IN, NULL);
+  g_source_set_callback (listener->accept_source, G_SOURCE_FUNC (on_incoming),
+      listener, NULL);
+  g_main_context_invoke (hub.context, attach_listener, listener);
+  return listener;
+}
+
+/* --- inputs --- */
+
+CfIngestInput *
+cf_ingest_input_new (GstObject * owner)
+{
+  CfIngestInput *input = g_new0 (CfIngestInput, 1);
+
+  hub_init ();
+  input->refcount = 1;
+  input->owner = owner;
+  input->enabled = TRUE;
+  g_mutex_init (&input->lock);
+  g_cond_init (&input->cond);
+  g_queue_init (&input->queue);
+  return input;
+}
+
+CfIngestInput *
+cf_ingest_input_ref (CfIngestInput * input)
+{
+  g_atomic_int_inc (&input->refcount);
+  return input;
+}
+
+static void
+input_clear_queue (CfIngestInput * input)
+{
+  g_queue_clear_full (&input->queue, (GDestroyNotify) cf_ingest_item_free);
+  input->queued_bytes = 0;
+}
+
+void
+cf_ingest_input_unref (CfIngestInput * input)
+{
+  if (!g_atomic_int_dec_and_test (&input->refcount))
+    return;
+  input_clear_queue (input);
+  g_mutex_clear (&input->lock);
+  g_cond_clear (&input->cond);
+  g_free (input->app);
+  if (input->key)
+    memset (input->key, 0, strlen (input->key));
+  g_free (input->key);
+  g_free (input);
+}
+
+gboolean
+cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
+    const gchar * stream_key, const gchar * tls_certificate,
+    const gchar * tls_key, guint idle_timeout, gboolean enabled,
+    GError ** error)
+{
+  g_autofree gchar *lkey = g_strdup_printf ("%s:%u", url->host, url->port);
+  g_autoptr (GTlsCertificate) cert = NULL;
+  Listener *listener;
+  GList *l;
+
+  g_return_val_if_fail (input->listener == NULL, FALSE);
+
+  if (url->tls) {
+    if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+          "rtmps:// needs TLS support in GIO (install glib-networking)");
+      return FALSE;
+    }
+    if (!tls_certificate) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "rtmps:// needs the tls-certificate property (a PEM file)");
+      return FALSE;
+    }
+    cert = tls_key ?
+        g_tls_certificate_new_from_files (tls_certificate, tls_key, error) :
+        g_tls_certificate_new_from_file (tls_certificate, error);
+    if (!cert) {
+      g_prefix_error (error, "cannot load the TLS certificate '%s': ",
+          tls_certificate);
+      return FALSE;
+    }
+  }
+
+  g_mutex_lock (&hub.lock);
+  listener = url->port ? g_hash_table_lookup (hub.listeners, lkey) : NULL;
+  if (listener) {
+    if (listener->tls != url->tls) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+          "%s already listens for %s, not %s", lkey,
+          listener->tls ? "rtmps://" : "rtmp://",
+          url->tls ? "rtmps://" : "rtmp://");
+      goto fail;
+    }
+    for (l = listener->inputs; l; l = l->next) {
+      CfIngestInput *other = l->data;
+
+      if (g_str_equal (other->app, url->app) &&
+          gst_cflive_secret_equal (other->key, stream_key)) {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+            "another live input on %s already uses this stream key", lkey);
+        goto fail;
+      }
+    }
+    if (url->tls)
+      GST_DEBUG ("sharing %s: the certificate of the first live input is "
+          "used", lkey);
+  } else {
+    listener = listener_new (url, cert, error);
+    if (!listener) {
+      g_prefix_error (error, "cannot listen on %s: ", lkey);
+      goto fail;
+    }
+    g_hash_table_insert (hub.listeners, listener->key, listener);
+  }
+
+  input->listener = listener;
+  g_free (input->app);
+  input->app = g_strdup (url->app);
+  g_free (input->key);
+  input->key = g_strdup (stream_key);
+  input->idle_timeout = idle_timeout;
+  input->enabled = enabled;
+  input->ended = FALSE;
+  input->sessions = 0;
+  listener->inputs = g_list_prepend (listener->inputs,
+      cf_ingest_input_ref (input));
+  g_mutex_unlock (&hub.lock);
+
+  g_mutex_lock (&input->lock);
+  input->flushing = FALSE;
+  input_clear_queue (input);
+  g_mutex_unlock (&input->lock);
+  return TRUE;
+
+fail:
+  g_mutex_unlock (&hub.lock);
+  return FALSE;
+}
+
+guint
+cf_ingest_input_get_port (CfIngestInput * input)
+{
+  guint port = 0;
+
+  g_mutex_lock (&hub.lock);
+  if (input->listener)
+    port = input->listener->port;
+  g_mutex_unlock (&hub.lock);
+  return port;
+}
+
+typedef struct
+{
+  CfIngestInput *input;
+  CfIngestEndReason reason;
+} KickData;
+
+/* I/O thread: close the input's connection, if any */
+static gboolean
+kick_active (gpointer data)
+{
+  KickData *kd = data;
+  Conn *conn;
+
+  g_mutex_lock (&hub.lock);
+  conn = kd->input->active;
+  g_mutex_unlock (&hub.lock);
+
+  if (conn) {
+    conn_ref (conn);
+    if (kd->reason == CF_INGEST_END_DISABLED) {
+      cf_rtmp_server_session_refuse (conn->session,
+          "NetStream.Publish.Denied", "The live input was disabled.");
+      conn_flush (conn);
+    }
+    if (!conn->closed)
+      conn_close (conn, kd->reason, kd->reason == CF_INGEST_END_DISABLED ?
+          "the live input was disabled" : "the live input stopped");
+    conn_unref (conn);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+kick_free (gpointer data)
+{
+  KickData *kd = data;
+
+  cf_ingest_input_unref (kd->input);
+  g_free (kd);
+}
+
+static void
+kick (CfIngestInput * input, CfIngestEndReason reason)
+{
+  KickData *kd = g_new0 (KickData, 1);
+
+  kd->input = cf_ingest_input_ref (input);
+  kd->reason = reason;
+  g_main_context_invoke_full (hub.context, G_PRIORITY_DEFAULT, kick_active,
+      kd, kick_free);
+}
+
+void
+cf_ingest_input_stop (CfIngestInput * input)
+{
+  Listener *listener;
+  Conn *active;
+
+  g_mutex_lock (&hub.lock);
+  listener = input->listener;
+  if (!listener) {
+    g_mutex_unlock (&hub.lock);
+    return;
+  }
+  input->listener = NULL;
+  listener->inputs = g_list_remove (listener->inputs, input);
+  active = input->active;
+  if (!listener->inputs) {
+    g_hash_table_remove (hub.listeners, listener->key);
+    /* free the port now, so that a restarted element can bind it again */
+    g_source_destroy (listener->accept_source);
+    g_socket_close (listener->socket, NULL);
+    g_main_context_invoke (hub.context, destroy_listener, listener);
+  }
+  g_mutex_unlock (&hub.lock);
+
+  if (active)
+    kick (input, CF_INGEST_END_SHUTDOWN);
+
+  g_mutex_lock (&input->lock);
+  input_clear_queue (input);
+  input->reading_paused = FALSE;
+  g_mutex_unlock (&input->lock);
+
+  cf_ingest_input_unref (input);        /* the listener's reference */
+}
+
+void
+cf_ingest_input_set_enabled (CfIngestInput * input, gboolean enabled)
+{
+  gboolean drop;
+
+  g_mutex_lock (&hub.lock);
+  drop = input->enabled && !enabled && input->active;
+  input->enabled = enabled;
+  g_mutex_unlock (&hub.lock);
+
+  if (drop)
+    kick (input, CF_INGEST_END_DISABLED);
+}
+
+void
+cf_ingest_input_set_ended (CfIngestInput * input)
+{
+  g_mutex_lock (&hub.lock);
+  input->ended = TRUE;
+  g_mutex_unlock (&hub.lock);
+}
+
+void
+cf_ingest_input_set_flushing (CfIngestInput * input, gboolean flushing)
+{
+  g_mutex_lock (&input->lock);
+  input->flushing = flushing;
+  g_cond_broadcast (&input->cond);
+  g_mutex_unlock (&input->lock);
+}
+
+/* I/O thread: the queue drained, read from the encoder again */
+static gboolean
+resume_reading (gpointer data)
+{
+  CfIngestInput *input = data;
+  Conn *conn;
+
+  g_mutex_lock (&hub.lock);
+  conn = input->active;
+  g_mutex_unlock (&hub.lock);
+
+  if (conn && conn->paused) {
+    GST_INFO_OBJECT (input->owner, "resuming reads from %s", conn->remote);
+    conn->paused = FALSE;
+    conn->last_activity = g_get_monotonic_time ();
+    conn_start_reading (conn);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+CfIngestPopResult
+cf_ingest_input_pop (CfIngestInput * input, gint64 deadline,
+    CfIngestItem ** item_out)
+{
+  CfIngestPopResult res = CF_INGEST_POP_ITEM;
+  CfIngestItem *item = NULL;
+  gboolean resume = FALSE;
+
+  g_mutex_lock (&input->lock);
+  while (TRUE) {
+    if (input->flushing) {
+      res = CF_INGEST_POP_FLUSHING;
+      break;
+    }
+    if (!g_queue_is_empty (&input->queue))
+      break;
+    if (input->wake) {
+      res = CF_INGEST_POP_WAKE;
+      break;
+    }
+    if (deadline < 0) {
+      g_cond_wait (&input->cond, &input->lock);
+    } else if (!g_cond_wait_until (&input->cond, &input->lock, deadline)) {
+      if (g_queue_is_empty (&input->queue) && !input->flushing
+          && !input->wake) {
+        res = CF_INGEST_POP_TIMEOUT;
+        break;
+      }
+    }
+  }
+  input->wake = FALSE;
+  if (res == CF_INGEST_POP_ITEM) {
+    item = g_queue_pop_head (&input->queue);
+    if (item->body)
+      input->queued_bytes -= g_bytes_get_size (item->body);
+    if (input->reading_paused && input->queued_bytes < QUEUE_LOW_BYTES) {
+      input->reading_paused = FALSE;
+      resume = TRUE;
+    }
+  }
+  g_mutex_unlock (&input->lock);
+
+  if (resume)
+    g_main_context_invoke_full (hub.context, G_PRIORITY_DEFAULT,
+        resume_reading, cf_ingest_input_ref (input),
+        (GDestroyNotify) cf_ingest_input_unref);
+  *item_out = item;
+  return res;
+}
+
+void
+cf_ingest_input_wake (CfIngestInput * input)
+{
+  g_mutex_lock (&input->lock);
+  input->wake = TRUE;
+  g_cond_broadcast (&input->cond);
+  g_mutex_unlock (&input->lock);
+}
+
+void
+cf_ingest_input_get_counters (CfIngestInput * input, guint64 * refused,
+    guint64 * bytes)
+{
+  g_mutex_lock (&hub.lock);
+  *refused = input->listener ? input->listener->refused : 0;
+  g_mutex_unlock (&hub.lock);
+  g_mutex_lock (&input->lock);
+  *bytes = input->bytes;
+  g_mutex_unlock (&input->lock);
+}
