@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building, running, testing and
+# benchmarking gst-cflive need, and only those that are missing.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config gcc
+  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # run: GStreamer core tools and TLS for rtmps://
+  gstreamer1.0-tools gstreamer1.0-plugins-base glib-networking
+  # tests: real encoders and decoders as peers
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav ffmpeg openssl python3 procps
+  # fuzzers (libFuzzer)
+  clang libclang-rt-14-dev
+  # benchmarks: the anchor
+  nginx-light libnginx-mod-rtmp
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "Installing: ${missing[*]}"
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
