@@ -910,6 +910,7 @@ finish_collecting (GstCfLiveInputSrc * self)
   GQueue tags = G_QUEUE_INIT;
   GQueue done = G_QUEUE_INIT;
   GstBuffer *buf;
+  gboolean first_downstream = !self->caps_sent;
 
   self->collecting = FALSE;
 
@@ -990,8 +991,8 @@ finish_collecting (GstCfLiveInputSrc * self)
   /* the publisher event goes after the FLV header (the first buffer, which
    * also carries caps and segment) and before the session's tags */
   if (!self->session_announced) {
-    GstCflivePublisherAction action = self->session > 1 ?
-        GST_CFLIVE_PUBLISHER_RECONNECTED : GST_CFLIVE_PUBLISHER_CONNECTED;
+    GstCflivePublisherAction action = first_downstream ?
+        GST_CFLIVE_PUBLISHER_CONNECTED : GST_CFLIVE_PUBLISHER_RECONNECTED;
 
     g_queue_push_tail (&self->pending,
         gst_cflive_publisher_event_new (action, self->session,
@@ -1127,6 +1128,7 @@ gst_cf_live_input_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     CfIngestPopResult res;
     GstCfLiveInputStatus status;
     gint window;
+    gboolean enabled, had_sessions;
     gint64 deadline = -1;
 
     while ((obj = g_queue_pop_head (&self->pending))) {
@@ -1140,13 +1142,26 @@ gst_cf_live_input_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     GST_OBJECT_LOCK (self);
     status = self->status;
     window = self->reconnect_window;
-    if (status == GST_CF_LIVE_INPUT_STATUS_DISABLED && self->enabled) {
-      status = self->sessions > 0 ? GST_CF_LIVE_INPUT_STATUS_RECONNECTING :
-          GST_CF_LIVE_INPUT_STATUS_IDLE;
-      self->status = status;
-      self->disconnected_at = g_get_monotonic_time ();
-    }
+    enabled = self->enabled;
+    had_sessions = self->sessions > 0;
     GST_OBJECT_UNLOCK (self);
+
+    /* enabled changed while no encoder was connected */
+    if (!enabled && (status == GST_CF_LIVE_INPUT_STATUS_IDLE ||
+            status == GST_CF_LIVE_INPUT_STATUS_RECONNECTING)) {
+      post_status (self, GST_CF_LIVE_INPUT_STATUS_DISABLED,
+          GST_CFLIVE_REASON_DISABLED, NULL, "the live input was disabled");
+      continue;
+    } else if (enabled && status == GST_CF_LIVE_INPUT_STATUS_DISABLED) {
+      /* the reconnect window starts again */
+      self->disconnected_at = g_get_monotonic_time ();
+      post_status (self, had_sessions ?
+          GST_CF_LIVE_INPUT_STATUS_RECONNECTING :
+          GST_CF_LIVE_INPUT_STATUS_IDLE,
+          GST_CFLIVE_REASON_NEW_CONFIGURATION_ACCEPTED, NULL,
+          "the live input was enabled");
+      continue;
+    }
 
     if (status == GST_CF_LIVE_INPUT_STATUS_ENDED)
       goto ended;
