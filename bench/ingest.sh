@@ -277,6 +277,22 @@ threads_ns() {
   echo "$total ${tids%,}"
 }
 
+# Sum of the Pss (kB) of /proc/<pid>/smaps_rollup of the pids: shared pages
+# split between the processes mapping them.  -1 if unavailable.
+sum_pss_kb() {
+  local total=0 p v
+  for p in "$@"; do
+    v=$(awk '$1 == "Pss:" { print $2; found = 1 } END { if (!found) print -1 }' \
+      "/proc/$p/smaps_rollup" 2>/dev/null || echo -1)
+    [[ $v -ge 0 ]] || {
+      echo -1
+      return 0
+    }
+    total=$((total + v))
+  done
+  echo "$total"
+}
+
 # Value in kB of a /proc/<pid>/status field (VmRSS, VmHWM).
 proc_status_kb() {
   awk -v k="$2:" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status"
@@ -479,12 +495,14 @@ awk -v a="$wall0" -v b="$(now)" -v n="$BENCH_SECONDS" \
 
 snapshot_cpu 1
 wall1=$(now)
-declare -A RSS HWM
+declare -A RSS HWM PSS
 for r in "${ROWS[@]}"; do
   # shellcheck disable=SC2086
   RSS[$r]=$(sum_status_kb VmRSS ${MPIDS[$r]})
   # shellcheck disable=SC2086
   HWM[$r]=$(sum_status_kb VmHWM ${MPIDS[$r]})
+  # shellcheck disable=SC2086
+  PSS[$r]=$(sum_pss_kb ${MPIDS[$r]})
 done
 for t in "${TARGETS[@]}"; do
   read -r "B1[$t]" "W1[$t]" < <(progress_snapshot "${PUB_PROGRESS[$t]}")
@@ -503,7 +521,8 @@ tids_kept() {
   done
 }
 
-# One line per row: key label cpu cpu_ticks rss_mib hwm_mib in_mbps cpu_source
+# One line per row:
+# key label cpu cpu_ticks rss_mib hwm_mib in_mbps cpu_source pss_mib
 DATA=$TMP_DIR/results.txt
 : >"$DATA"
 for r in "${ROWS[@]}"; do
@@ -524,12 +543,14 @@ for r in "${ROWS[@]}"; do
     dns=$((N1[$r] - N0[$r]))
   fi
   awk -v key="$r" -v label="$label" -v dt="$((T1[$r] - T0[$r]))" -v hz="$CLK_TCK" -v dns="$dns" \
-    -v w0="$wall0" -v w1="$wall1" -v rss="${RSS[$r]}" -v hwm="${HWM[$r]}" -v mbps="$mbps" '
+    -v w0="$wall0" -v w1="$wall1" -v rss="${RSS[$r]}" -v hwm="${HWM[$r]}" -v mbps="$mbps" \
+    -v pss="${PSS[$r]}" '
     BEGIN {
       w = w1 - w0
       tick = dt / hz / w * 100
       if (dns >= 0) { cpu = dns / 1e9 / w * 100; src = "schedstat" } else { cpu = tick; src = "ticks" }
-      printf "%s %s %.3f %.2f %.1f %.1f %s %s\n", key, label, cpu, tick, rss / 1024, hwm / 1024, mbps, src
+      pssm = pss >= 0 ? sprintf("%.1f", pss / 1024) : "-"
+      printf "%s %s %.3f %.2f %.1f %.1f %s %s %s\n", key, label, cpu, tick, rss / 1024, hwm / 1024, mbps, src, pssm
     }' >>"$DATA"
 done
 
@@ -540,29 +561,29 @@ echo
 echo "ingest benchmark: 1280x720 30fps H.264 4500k (GOP 4 s) + AAC 128k, FLV over RTMP"
 echo "window ${WINDOW}s after ${BENCH_WARMUP}s warm-up, $(nproc) cores; cpu% = % of one core"
 awk '
-  { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7
+  { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; pss[NR] = $9
     if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
   END {
-    printf "%-26s %7s %9s %8s %9s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
+    printf "%-26s %7s %9s %8s %9s %8s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "pss_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
     for (i = 1; i <= NR; i++) {
       cr = "-"; rr = "-"
       if (have && key[i] !~ /^pub-/) {
         cr = acpu > 0 ? sprintf("%.2f", cpu[i] / acpu) : "n/a"
         rr = arss > 0 ? sprintf("%.2f", rss[i] / arss) : "n/a"
       }
-      printf "%-26s %7.2f %9.2f %8.1f %9.1f %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], mbps[i], cr, rr
+      printf "%-26s %7.2f %9.2f %8.1f %9.1f %8s %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], pss[i], mbps[i], cr, rr
     }
   }' "$DATA"
 echo "(ratios relative to nginx-rtmp; ffmpeg->X rows are the publishers, for reference;"
 echo " cpu% from per-thread schedstat where available, cpu%_tick from /proc/PID/stat, +-${TICK_RES} per tick)"
-while read -r key label _ _ _ _ _ src; do
+while read -r key label _ _ _ _ _ src _; do
   [[ $src == schedstat ]] || log "note: cpu% of $label is from clock ticks (threads exited or no schedstat)"
   : "$key"
 done <"$DATA"
 
 if [[ -n $BENCH_JSON ]]; then
   awk -v window="$WINDOW" -v warmup="$BENCH_WARMUP" -v cores="$(nproc)" -v hz="$CLK_TCK" '
-    { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; src[NR] = $8
+    { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; src[NR] = $8; pss[NR] = $9
       if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
     function num(v) { return (v == "-" || v == "nan") ? "null" : v }
     END {
@@ -577,8 +598,8 @@ if [[ -n $BENCH_JSON ]]; then
           if (acpu > 0) cr = sprintf("%.4f", cpu[i] / acpu)
           if (arss > 0) rr = sprintf("%.4f", rss[i] / arss)
         }
-        printf "    {\"name\": \"%s\", \"role\": \"%s\", \"cpu_percent\": %s, \"cpu_source\": \"%s\", \"cpu_percent_ticks\": %s, \"rss_mib\": %s, \"peak_mib\": %s, \"in_mbps\": %s, \"cpu_ratio\": %s, \"rss_ratio\": %s}%s\n",
-          label[i], role, cpu[i], src[i], tick[i], rss[i], hwm[i], num(mbps[i]), cr, rr, (i < NR ? "," : "")
+        printf "    {\"name\": \"%s\", \"role\": \"%s\", \"cpu_percent\": %s, \"cpu_source\": \"%s\", \"cpu_percent_ticks\": %s, \"rss_mib\": %s, \"peak_mib\": %s, \"pss_mib\": %s, \"in_mbps\": %s, \"cpu_ratio\": %s, \"rss_ratio\": %s}%s\n",
+          label[i], role, cpu[i], src[i], tick[i], rss[i], hwm[i], num(pss[i]), num(mbps[i]), cr, rr, (i < NR ? "," : "")
       }
       printf "  ]\n}\n"
     }' "$DATA" >"$BENCH_JSON"
