@@ -42,6 +42,9 @@
 #include "rtmpmessage.h"
 #include "rtmpbytes.h"
 
+/* What an empty payload points at, instead of NULL */
+static const guint8 empty_payload[1];
+
 /* What we announce and use */
 #define SERVER_WINDOW_ACK_SIZE 2500000
 #define SERVER_CHUNK_SIZE 4096
@@ -491,6 +494,8 @@ handle_data (CfRtmpServerSession * s, const CfRtmpMessage * msg,
   g_autoptr (GBytes) body = NULL;
   const gchar *name;
 
+  if (!data)
+    data = empty_payload;
   data += offset;
   size -= offset;
 
@@ -533,6 +538,9 @@ handle_aggregate (CfRtmpServerSession * s, const CfRtmpMessage * msg,
   gsize size, off = 0;
   const guint8 *data = g_bytes_get_data (msg->payload, &size);
   guint32 first_ts = 0;
+
+  if (!data)
+    data = empty_payload;
   gboolean first = TRUE;
 
   while (off < size) {
@@ -576,6 +584,8 @@ on_message (const CfRtmpMessage * msg, gpointer user_data, GError ** error)
   gsize size;
   const guint8 *data = g_bytes_get_data (msg->payload, &size);
 
+  if (!data)
+    data = empty_payload;
   if (s->state == CF_RTMP_SERVER_STATE_CLOSING)
     return TRUE;
 
