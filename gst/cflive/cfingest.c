@@ -198,7 +198,8 @@ cf_ingest_url_parse (const gchar * url, CfIngestUrl * out, GError ** error)
     return FALSE;
   }
   out->host = g_strdup (g_uri_get_host (uri));
-  out->port = g_uri_get_port (uri) > 0 ? (guint) g_uri_get_port (uri) :
+  /* g_uri_get_port() is -1 without a port; 0 asks for any free port */
+  out->port = g_uri_get_port (uri) >= 0 ? (guint) g_uri_get_port (uri) :
       (out->tls ? 443 : 1935);
   path = g_uri_get_path (uri);
   while (*path == '/')
