@@ -203,6 +203,7 @@ static gboolean gst_cf_live_input_src_start (GstBaseSrc * bsrc);
 static gboolean gst_cf_live_input_src_stop (GstBaseSrc * bsrc);
 static gboolean gst_cf_live_input_src_unlock (GstBaseSrc * bsrc);
 static gboolean gst_cf_live_input_src_unlock_stop (GstBaseSrc * bsrc);
+static gboolean gst_cf_live_input_src_negotiate (GstBaseSrc * bsrc);
 static GstFlowReturn gst_cf_live_input_src_create (GstPushSrc * psrc,
     GstBuffer ** outbuf);
 
@@ -314,6 +315,8 @@ gst_cf_live_input_src_class_init (GstCfLiveInputSrcClass * klass)
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_cf_live_input_src_unlock);
   basesrc_class->unlock_stop =
       GST_DEBUG_FUNCPTR (gst_cf_live_input_src_unlock_stop);
+  basesrc_class->negotiate =
+      GST_DEBUG_FUNCPTR (gst_cf_live_input_src_negotiate);
   pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_cf_live_input_src_create);
 
   gst_type_mark_as_plugin_api (GST_TYPE_CF_LIVE_INPUT_STATUS, 0);
@@ -704,6 +707,20 @@ gst_cf_live_input_src_unlock_stop (GstBaseSrc * bsrc)
 
   cf_ingest_input_set_flushing (self->input, FALSE);
   return TRUE;
+}
+
+/* The caps, with their streamheader, are set in create(): a reconfigure
+ * from downstream must not replace them with the template caps */
+static gboolean
+gst_cf_live_input_src_negotiate (GstBaseSrc * bsrc)
+{
+  GstCaps *caps = gst_pad_get_current_caps (GST_BASE_SRC_PAD (bsrc));
+
+  if (caps) {
+    gst_caps_unref (caps);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->negotiate (bsrc);
 }
 
 /* --- streaming --- */
