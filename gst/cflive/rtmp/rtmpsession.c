@@ -538,10 +538,10 @@ handle_aggregate (CfRtmpServerSession * s, const CfRtmpMessage * msg,
   gsize size, off = 0;
   const guint8 *data = g_bytes_get_data (msg->payload, &size);
   guint32 first_ts = 0;
+  gboolean first = TRUE;
 
   if (!data)
     data = empty_payload;
-  gboolean first = TRUE;
 
   while (off < size) {
     guint8 type;
