@@ -32,9 +32,10 @@
 #include <gst/cflive/cflive.h>
 
 #include "cfingest.h"
+#include "cfingest-private.h"
 #include "rtmp/rtmpsession.h"
 
-GST_DEBUG_CATEGORY_STATIC (cf_ingest_debug);
+GST_DEBUG_CATEGORY (cf_ingest_debug);
 #define GST_CAT_DEFAULT cf_ingest_debug
 
 /* A connection must complete the handshake, connect and publish in this */
@@ -42,8 +43,6 @@ GST_DEBUG_CATEGORY_STATIC (cf_ingest_debug);
 /* Connections accepted on one listener at once */
 #define MAX_CONNECTIONS 4096
 /* An input's queue pauses reading from its encoder above this */
-#define QUEUE_HIGH_BYTES (32 * 1024 * 1024)
-#define QUEUE_LOW_BYTES (16 * 1024 * 1024)
 /* Replies a peer leaves unread before we give up on it */
 #define MAX_OUTPUT_BYTES (1024 * 1024)
 #define READ_SIZE (64 * 1024)
@@ -65,35 +64,10 @@ struct _Listener
   guint64 refused;              /* hub.lock */
 };
 
-struct _CfIngestInput
-{
-  gint refcount;
-  GstObject *owner;             /* for logging only, not reffed */
-
-  /* hub.lock */
-  Listener *listener;
-  gchar *app;
-  gchar *key;
-  guint idle_timeout;
-  gboolean enabled;
-  gboolean ended;
-  Conn *active;                 /* also read by the I/O thread */
-  guint sessions;
-
-  /* lock */
-  GMutex lock;
-  GCond cond;
-  GQueue queue;
-  gsize queued_bytes;
-  gboolean flushing;
-  gboolean wake;
-  gboolean reading_paused;
-  guint64 bytes;
-};
-
 struct _Conn
 {
-  gint refcount;                /* the listener's list, async operations */
+  Publisher pub;
+  gint refcount;                /* atomic: the listener's list, async ops */
   Listener *listener;
   GSocketConnection *sockconn;
   GIOStream *stream;
@@ -101,25 +75,15 @@ struct _Conn
   GSource *read_source;
   GSource *write_source;
   CfRtmpServerSession *session;
-  gchar *remote;
-  const gchar *protocol;
   gint64 created;
   gint64 last_activity;
   gboolean ready;               /* TLS handshake done (or plain) */
   gboolean paused;
   gboolean close_when_flushed;
   gboolean closed;
-  CfIngestInput *input;         /* while publishing */
-  guint session_no;
 };
 
-static struct
-{
-  GMutex lock;
-  GHashTable *listeners;
-  GMainContext *context;
-  GThread *thread;
-} hub;
+CfIngestHub hub;
 
 static void conn_close (Conn * conn, CfIngestEndReason reason,
     const gchar * detail);
@@ -243,8 +207,8 @@ check_timeouts (gpointer data)
 
       if (conn->closed || conn->paused)
         continue;
-      if (conn->input) {
-        gint64 limit = (gint64) conn->input->idle_timeout * G_USEC_PER_SEC;
+      if (conn->pub.input) {
+        gint64 limit = (gint64) conn->pub.input->idle_timeout * G_USEC_PER_SEC;
 
         if (limit > 0 && now - conn->last_activity > limit)
           expired = g_list_prepend (expired, conn);
@@ -258,12 +222,12 @@ check_timeouts (gpointer data)
   for (l = expired; l; l = l->next) {
     Conn *conn = l->data;
 
-    if (conn->input) {
+    if (conn->pub.input) {
       conn_close (conn, CF_INGEST_END_TIMEOUT,
           "nothing received from the encoder for too long");
     } else {
       GST_WARNING ("closing connection from %s: no %s within %d s",
-          conn->remote, conn->ready ? "RTMP handshake and publish" :
+          conn->pub.remote, conn->ready ? "RTMP handshake and publish" :
           "TLS handshake", (gint) (SETUP_TIMEOUT_US / G_USEC_PER_SEC));
       conn_close (conn, CF_INGEST_END_TIMEOUT, NULL);
     }
@@ -298,10 +262,24 @@ hub_init (void)
         "cflive ingest hub (listening sockets and RTMP connections)");
     g_mutex_init (&hub.lock);
     hub.listeners = g_hash_table_new (g_str_hash, g_str_equal);
+    hub.srt_listeners = g_hash_table_new (g_str_hash, g_str_equal);
     hub.context = g_main_context_new ();
     hub.thread = g_thread_new ("cflive-ingest", hub_thread, NULL);
     g_once_init_leave (&init, 1);
   }
+}
+
+/* Runs @func on the I/O thread later, never right here: callers may hold
+ * hub.lock, which the function may take. */
+static void
+hub_defer (GSourceFunc func, gpointer data, GDestroyNotify notify)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, func, data, notify);
+  g_source_attach (idle, hub.context);
+  g_source_unref (idle);
 }
 
 /* --- input queue --- */
@@ -313,22 +291,22 @@ input_push (CfIngestInput * input, CfIngestItem * item)
   if (item->body)
     input->queued_bytes += g_bytes_get_size (item->body);
   g_queue_push_tail (&input->queue, item);
-  g_cond_signal (&input->cond);
+  if (input->waiting)
+    g_cond_signal (&input->cond);
   g_mutex_unlock (&input->lock);
 }
 
 static void
-push_start (CfIngestInput * input, Conn * conn)
+push_start (CfIngestInput * input, Publisher * pub)
 {
   CfIngestItem *item = g_new0 (CfIngestItem, 1);
 
   item->type = CF_INGEST_ITEM_START;
-  item->session = conn->session_no;
+  item->session = pub->session_no;
   item->arrival = g_get_monotonic_time ();
-  item->protocol = g_strdup (conn->protocol);
-  item->remote = g_strdup (conn->remote);
-  item->encoder = g_strdup (cf_rtmp_server_session_get_encoder
-      (conn->session));
+  item->protocol = g_strdup (pub->protocol);
+  item->remote = g_strdup (pub->remote);
+  item->encoder = g_strdup (pub->encoder);
   input_push (input, item);
 }
 
@@ -346,21 +324,78 @@ push_end (CfIngestInput * input, guint session, CfIngestEndReason reason,
   input_push (input, item);
 }
 
-/* Called with hub.lock: the connection stops feeding its input. */
-static void
-conn_detach_locked (Conn * conn, CfIngestEndReason reason,
-    const gchar * detail)
+/* hub.lock held: the publisher stops feeding its input */
+void
+_cf_ingest_publisher_detach_locked (Publisher * pub,
+    CfIngestEndReason reason, const gchar * detail)
 {
-  CfIngestInput *input = conn->input;
+  CfIngestInput *input = pub->input;
 
   if (!input)
     return;
-  conn->input = NULL;
-  if (input->active == conn) {
+  pub->input = NULL;
+  if (input->active == pub) {
     input->active = NULL;
-    push_end (input, conn->session_no, reason, detail);
+    push_end (input, pub->session_no, reason, detail);
   }
   cf_ingest_input_unref (input);
+}
+
+/* hub.lock held: @pub becomes the publisher of @input, replacing (and
+ * closing) the one before */
+void
+_cf_ingest_publisher_attach_locked (Publisher * pub, CfIngestInput * input)
+{
+  Publisher *old = input->active;
+
+  if (old) {
+    GST_INFO_OBJECT (input->owner, "a new publish from %s replaces the "
+        "session from %s", pub->remote, old->remote);
+    _cf_ingest_publisher_detach_locked (old, CF_INGEST_END_REPLACED,
+        "a new publish with the same stream key replaced this session");
+    old->kick (old, CF_INGEST_END_REPLACED);
+  }
+  pub->input = cf_ingest_input_ref (input);
+  pub->session_no = ++input->sessions;
+  input->active = pub;
+  push_start (input, pub);
+}
+
+/* Queues a tag of the active publisher. Returns TRUE when the queue is over
+ * its high mark (the caller should stop reading, or drop). */
+gboolean
+_cf_ingest_input_push_tag (CfIngestInput * input, guint session,
+    guint8 type, guint32 timestamp, GBytes * body)
+{
+  CfIngestItem *item = g_new0 (CfIngestItem, 1);
+  gboolean full;
+
+  item->type = CF_INGEST_ITEM_TAG;
+  item->session = session;
+  item->arrival = g_get_monotonic_time ();
+  item->tag_type = type;
+  item->timestamp = timestamp;
+  item->body = g_bytes_ref (body);
+
+  g_mutex_lock (&input->lock);
+  input->queued_bytes += g_bytes_get_size (body);
+  g_queue_push_tail (&input->queue, item);
+  /* a wake-up is a system call: only when someone sleeps */
+  if (input->waiting)
+    g_cond_signal (&input->cond);
+  full = input->queued_bytes > CF_INGEST_QUEUE_HIGH_BYTES && !input->flushing;
+  if (full)
+    input->reading_paused = TRUE;
+  g_mutex_unlock (&input->lock);
+  return full;
+}
+
+void
+_cf_ingest_input_count_bytes (CfIngestInput * input, gsize n)
+{
+  g_mutex_lock (&input->lock);
+  input->bytes += n;
+  g_mutex_unlock (&input->lock);
 }
 
 /* --- RTMP session callbacks (I/O thread) --- */
@@ -373,7 +408,6 @@ on_publish (CfRtmpServerSession * session, const gchar * app,
   Conn *conn = user_data;
   CfIngestInput *found = NULL;
   GList *l;
-  Conn *old = NULL;
 
   g_mutex_lock (&hub.lock);
   /* every registered key is compared, in constant time, so that the time
@@ -390,7 +424,7 @@ on_publish (CfRtmpServerSession * session, const gchar * app,
     conn->listener->refused++;
     g_mutex_unlock (&hub.lock);
     GST_WARNING ("refused publish from %s on application '%s': unknown "
-        "stream key (%" G_GSIZE_FORMAT " characters)", conn->remote, app,
+        "stream key (%" G_GSIZE_FORMAT " characters)", conn->pub.remote, app,
         strlen (name));
     *code = "NetStream.Publish.BadName";
     *description = g_strdup ("Unknown stream key.");
@@ -402,7 +436,7 @@ on_publish (CfRtmpServerSession * session, const gchar * app,
     conn->listener->refused++;
     g_mutex_unlock (&hub.lock);
     GST_WARNING_OBJECT (found->owner, "refused publish from %s for %s: the "
-        "live input is %s", conn->remote, redacted,
+        "live input is %s", conn->pub.remote, redacted,
         found->ended ? "ended" : "disabled");
     *code = "NetStream.Publish.Denied";
     *description = g_strdup (found->ended ? "The live input has ended." :
@@ -410,26 +444,14 @@ on_publish (CfRtmpServerSession * session, const gchar * app,
     return FALSE;
   }
 
-  old = found->active;
-  if (old)
-    conn_detach_locked (old, CF_INGEST_END_REPLACED,
-        "a new publish with the same stream key replaced this session");
-
-  conn->input = cf_ingest_input_ref (found);
-  conn->session_no = ++found->sessions;
-  found->active = conn;
-  push_start (found, conn);
+  g_free (conn->pub.encoder);
+  conn->pub.encoder = g_strdup (cf_rtmp_server_session_get_encoder (session));
+  _cf_ingest_publisher_attach_locked (&conn->pub, found);
   g_mutex_unlock (&hub.lock);
 
   GST_INFO_OBJECT (found->owner, "session %u: %s publishing from %s (%s)",
-      conn->session_no, conn->protocol, conn->remote,
-      GST_STR_NULL (cf_rtmp_server_session_get_encoder (session)));
-
-  if (old) {
-    GST_INFO_OBJECT (found->owner, "closing replaced connection from %s",
-        old->remote);
-    conn_close (old, CF_INGEST_END_REPLACED, NULL);
-  }
+      conn->pub.session_no, conn->pub.protocol, conn->pub.remote,
+      GST_STR_NULL (conn->pub.encoder));
   return TRUE;
 }
 
@@ -438,33 +460,17 @@ on_media (CfRtmpServerSession * session, guint8 type, guint32 timestamp,
     GBytes * body, gpointer user_data, GError ** error)
 {
   Conn *conn = user_data;
-  CfIngestInput *input = conn->input;
-  CfIngestItem *item;
+  CfIngestInput *input = conn->pub.input;
   gboolean pause;
 
   if (!input)
     return TRUE;
 
-  item = g_new0 (CfIngestItem, 1);
-  item->type = CF_INGEST_ITEM_TAG;
-  item->session = conn->session_no;
-  item->arrival = g_get_monotonic_time ();
-  item->tag_type = type;
-  item->timestamp = timestamp;
-  item->body = g_bytes_ref (body);
-
-  g_mutex_lock (&input->lock);
-  input->queued_bytes += g_bytes_get_size (body);
-  g_queue_push_tail (&input->queue, item);
-  g_cond_signal (&input->cond);
-  pause = input->queued_bytes > QUEUE_HIGH_BYTES && !input->flushing;
-  if (pause)
-    input->reading_paused = TRUE;
-  g_mutex_unlock (&input->lock);
-
+  pause = _cf_ingest_input_push_tag (input, conn->pub.session_no, type,
+      timestamp, body);
   if (pause && !conn->paused) {
     GST_WARNING_OBJECT (input->owner, "downstream is not keeping up: "
-        "pausing reads from %s", conn->remote);
+        "pausing reads from %s", conn->pub.remote);
     conn->paused = TRUE;
     if (conn->read_source) {
       g_source_destroy (conn->read_source);
@@ -481,10 +487,10 @@ on_unpublish (CfRtmpServerSession * session, gpointer user_data)
   Conn *conn = user_data;
 
   g_mutex_lock (&hub.lock);
-  if (conn->input)
-    GST_INFO_OBJECT (conn->input->owner, "session %u: %s stopped publishing",
-        conn->session_no, conn->remote);
-  conn_detach_locked (conn, CF_INGEST_END_UNPUBLISHED,
+  if (conn->pub.input)
+    GST_INFO_OBJECT (conn->pub.input->owner, "session %u: %s stopped publishing",
+        conn->pub.session_no, conn->pub.remote);
+  _cf_ingest_publisher_detach_locked (&conn->pub, CF_INGEST_END_UNPUBLISHED,
       "the encoder stopped publishing");
   g_mutex_unlock (&hub.lock);
 }
@@ -502,21 +508,22 @@ conn_free (Conn * conn)
   g_clear_object (&conn->cancellable);
   g_clear_object (&conn->stream);
   g_clear_object (&conn->sockconn);
-  g_free (conn->remote);
+  g_free (conn->pub.remote);
+  g_free (conn->pub.encoder);
   g_free (conn);
 }
 
 static Conn *
 conn_ref (Conn * conn)
 {
-  conn->refcount++;
+  g_atomic_int_inc (&conn->refcount);
   return conn;
 }
 
 static void
 conn_unref (Conn * conn)
 {
-  if (--conn->refcount == 0)
+  if (g_atomic_int_dec_and_test (&conn->refcount))
     conn_free (conn);
 }
 
@@ -530,7 +537,7 @@ conn_close (Conn * conn, CfIngestEndReason reason, const gchar * detail)
   conn->closed = TRUE;
 
   g_mutex_lock (&hub.lock);
-  conn_detach_locked (conn, reason, detail);
+  _cf_ingest_publisher_detach_locked (&conn->pub, reason, detail);
   listener->conns = g_list_remove (listener->conns, conn);
   listener->n_conns--;
   g_mutex_unlock (&hub.lock);
@@ -557,9 +564,9 @@ conn_fail (Conn * conn, GError * error)
   CfIngestEndReason reason = CF_INGEST_END_ERROR;
 
   if (error->domain == CF_RTMP_ERROR && error->code == CF_RTMP_ERROR_REFUSED)
-    GST_INFO ("connection from %s: %s", conn->remote, error->message);
+    GST_INFO ("connection from %s: %s", conn->pub.remote, error->message);
   else
-    GST_WARNING ("closing connection from %s: %s", conn->remote,
+    GST_WARNING ("closing connection from %s: %s", conn->pub.remote,
         error->message);
 
   if (error->domain != CF_RTMP_ERROR)
@@ -570,7 +577,7 @@ conn_fail (Conn * conn, GError * error)
       cf_rtmp_server_session_get_state (conn->session) ==
       CF_RTMP_SERVER_STATE_CLOSING) {
     g_mutex_lock (&hub.lock);
-    conn_detach_locked (conn, reason, error->message);
+    _cf_ingest_publisher_detach_locked (&conn->pub, reason, error->message);
     g_mutex_unlock (&hub.lock);
     conn->close_when_flushed = TRUE;
     if (conn->read_source) {
@@ -611,7 +618,7 @@ conn_flush (Conn * conn)
       if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
         if (out->len > MAX_OUTPUT_BYTES) {
           GST_WARNING ("closing connection from %s: it does not read what we "
-              "send", conn->remote);
+              "send", conn->pub.remote);
           conn_close (conn, CF_INGEST_END_CLOSED,
               "the encoder stopped reading");
           return;
@@ -625,7 +632,7 @@ conn_flush (Conn * conn)
         }
         return;
       }
-      GST_INFO ("write to %s failed: %s", conn->remote, err->message);
+      GST_INFO ("write to %s failed: %s", conn->pub.remote, err->message);
       conn_close (conn, CF_INGEST_END_CLOSED, err->message);
       return;
     }
@@ -654,22 +661,20 @@ on_readable (GObject * stream, gpointer user_data)
     if (n < 0) {
       if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         break;
-      GST_INFO ("connection from %s broke: %s", conn->remote, err->message);
+      GST_INFO ("connection from %s broke: %s", conn->pub.remote, err->message);
       conn_close (conn, CF_INGEST_END_CLOSED, err->message);
       break;
     }
     if (n == 0) {
-      GST_INFO ("connection from %s closed by the peer", conn->remote);
+      GST_INFO ("connection from %s closed by the peer", conn->pub.remote);
       conn_close (conn, CF_INGEST_END_CLOSED,
           "the encoder closed the connection");
       break;
     }
 
     conn->last_activity = g_get_monotonic_time ();
-    if (conn->input) {
-      g_mutex_lock (&conn->input->lock);
-      conn->input->bytes += n;
-      g_mutex_unlock (&conn->input->lock);
+    if (conn->pub.input) {
+      _cf_ingest_input_count_bytes (conn->pub.input, n);
     }
     if (!cf_rtmp_server_session_feed (conn->session, buf, n, &err)) {
       conn_fail (conn, err);
@@ -710,7 +715,7 @@ on_tls_handshake (GObject * source, GAsyncResult * res, gpointer user_data)
           &err)) {
     if (!conn->closed) {
       GST_WARNING ("closing connection from %s: TLS handshake failed: %s",
-          conn->remote, err->message);
+          conn->pub.remote, err->message);
       conn_close (conn, CF_INGEST_END_CLOSED, NULL);
     }
   } else if (!conn->closed) {
@@ -718,6 +723,72 @@ on_tls_handshake (GObject * source, GAsyncResult * res, gpointer user_data)
     conn_start_reading (conn);
   }
   conn_unref (conn);
+}
+
+typedef struct
+{
+  Conn *conn;
+  CfIngestEndReason reason;
+} KickData;
+
+static gboolean
+kick_cb (gpointer data)
+{
+  KickData *kd = data;
+  Conn *conn = kd->conn;
+
+  if (conn->closed)
+    return G_SOURCE_REMOVE;
+  if (kd->reason == CF_INGEST_END_DISABLED) {
+    cf_rtmp_server_session_refuse (conn->session,
+        "NetStream.Publish.Denied", "The live input was disabled.");
+    conn_flush (conn);
+  }
+  if (!conn->closed)
+    conn_close (conn, kd->reason, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+kick_free (gpointer data)
+{
+  KickData *kd = data;
+
+  conn_unref (kd->conn);
+  g_free (kd);
+}
+
+/* Any thread, hub.lock held: close the connection on the I/O thread */
+static void
+conn_kick (Publisher * pub, CfIngestEndReason reason)
+{
+  KickData *kd = g_new0 (KickData, 1);
+
+  kd->conn = conn_ref ((Conn *) pub);
+  kd->reason = reason;
+  hub_defer (kick_cb, kd, kick_free);
+}
+
+static gboolean
+resume_cb (gpointer data)
+{
+  Conn *conn = data;
+
+  if (conn->paused && !conn->closed) {
+    GST_INFO ("resuming reads from %s", conn->pub.remote);
+    conn->paused = FALSE;
+    conn->last_activity = g_get_monotonic_time ();
+    conn_start_reading (conn);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread, hub.lock held: the input's queue drained, read again */
+static void
+conn_resume (Publisher * pub)
+{
+  hub_defer (resume_cb, conn_ref ((Conn *) pub),
+      (GDestroyNotify) conn_unref);
 }
 
 static gboolean
@@ -739,6 +810,8 @@ on_incoming (GSocket * socket, GIOCondition cond, gpointer user_data)
   g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
   conn = g_new0 (Conn, 1);
+  conn->pub.kick = conn_kick;
+  conn->pub.resume = conn_resume;
   conn->refcount = 1;
   conn->listener = listener;
   conn->sockconn = g_socket_connection_factory_create_connection (client);
@@ -746,17 +819,17 @@ on_incoming (GSocket * socket, GIOCondition cond, gpointer user_data)
   conn->cancellable = g_cancellable_new ();
   conn->created = conn->last_activity = g_get_monotonic_time ();
   conn->session = cf_rtmp_server_session_new (&rtmp_callbacks, conn);
-  conn->protocol = listener->tls ? "rtmps" : "rtmp";
+  conn->pub.protocol = listener->tls ? "rtmps" : "rtmp";
 
   addr = g_socket_connection_get_remote_address (conn->sockconn, NULL);
   if (G_IS_INET_SOCKET_ADDRESS (addr)) {
     g_autofree gchar *ip =
         g_inet_address_to_string (g_inet_socket_address_get_address
         (G_INET_SOCKET_ADDRESS (addr)));
-    conn->remote = g_strdup_printf ("%s:%u", ip,
+    conn->pub.remote = g_strdup_printf ("%s:%u", ip,
         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)));
   } else {
-    conn->remote = g_strdup ("unknown");
+    conn->pub.remote = g_strdup ("unknown");
   }
   g_clear_object (&addr);
 
@@ -764,7 +837,7 @@ on_incoming (GSocket * socket, GIOCondition cond, gpointer user_data)
   if (listener->n_conns >= MAX_CONNECTIONS) {
     g_mutex_unlock (&hub.lock);
     GST_WARNING ("refusing connection from %s: %u connections already open "
-        "on %s", conn->remote, MAX_CONNECTIONS, listener->key);
+        "on %s", conn->pub.remote, MAX_CONNECTIONS, listener->key);
     g_socket_close (g_socket_connection_get_socket (conn->sockconn), NULL);
     conn_free (conn);
     return G_SOURCE_CONTINUE;
@@ -773,14 +846,14 @@ on_incoming (GSocket * socket, GIOCondition cond, gpointer user_data)
   listener->n_conns++;
   g_mutex_unlock (&hub.lock);
 
-  GST_DEBUG ("connection from %s on %s", conn->remote, listener->key);
+  GST_DEBUG ("connection from %s on %s", conn->pub.remote, listener->key);
 
   if (listener->tls) {
     GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM
         (conn->sockconn), listener->cert, &err);
 
     if (!tls) {
-      GST_WARNING ("TLS for %s failed: %s", conn->remote, err->message);
+      GST_WARNING ("TLS for %s failed: %s", conn->pub.remote, err->message);
       conn_close (conn, CF_INGEST_END_CLOSED, NULL);
       return G_SOURCE_CONTINUE;
     }
@@ -868,7 +941,7 @@ listener_new (const CfIngestUrl * url, GTlsCertificate * cert,
       G_IO_IN, NULL);
   g_source_set_callback (listener->accept_source, G_SOURCE_FUNC (on_incoming),
       listener, NULL);
-  g_main_context_invoke (hub.context, attach_listener, listener);
+  hub_defer (attach_listener, listener, NULL);
   return listener;
 }
 
@@ -915,44 +988,22 @@ cf_ingest_input_unref (CfIngestInput * input)
   if (input->key)
     memset (input->key, 0, strlen (input->key));
   g_free (input->key);
+  g_free (input->srt_stream_id);
+  if (input->srt_passphrase)
+    memset (input->srt_passphrase, 0, strlen (input->srt_passphrase));
+  g_free (input->srt_passphrase);
   g_free (input);
 }
 
-gboolean
-cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
-    const gchar * stream_key, const gchar * tls_certificate,
-    const gchar * tls_key, guint idle_timeout, gboolean enabled,
-    GError ** error)
+/* hub.lock held */
+static gboolean
+rtmp_add_input_locked (CfIngestInput * input, const CfIngestUrl * url,
+    const gchar * stream_key, GTlsCertificate * cert, GError ** error)
 {
   g_autofree gchar *lkey = g_strdup_printf ("%s:%u", url->host, url->port);
-  g_autoptr (GTlsCertificate) cert = NULL;
   Listener *listener;
   GList *l;
 
-  g_return_val_if_fail (input->listener == NULL, FALSE);
-
-  if (url->tls) {
-    if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-          "rtmps:// needs TLS support in GIO (install glib-networking)");
-      return FALSE;
-    }
-    if (!tls_certificate) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          "rtmps:// needs the tls-certificate property (a PEM file)");
-      return FALSE;
-    }
-    cert = tls_key ?
-        g_tls_certificate_new_from_files (tls_certificate, tls_key, error) :
-        g_tls_certificate_new_from_file (tls_certificate, error);
-    if (!cert) {
-      g_prefix_error (error, "cannot load the TLS certificate '%s': ",
-          tls_certificate);
-      return FALSE;
-    }
-  }
-
-  g_mutex_lock (&hub.lock);
   listener = url->port ? g_hash_table_lookup (hub.listeners, lkey) : NULL;
   if (listener) {
     if (listener->tls != url->tls) {
@@ -960,7 +1011,7 @@ cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
           "%s already listens for %s, not %s", lkey,
           listener->tls ? "rtmps://" : "rtmp://",
           url->tls ? "rtmps://" : "rtmp://");
-      goto fail;
+      return FALSE;
     }
     for (l = listener->inputs; l; l = l->next) {
       CfIngestInput *other = l->data;
@@ -969,7 +1020,7 @@ cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
           gst_cflive_secret_equal (other->key, stream_key)) {
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
             "another live input on %s already uses this stream key", lkey);
-        goto fail;
+        return FALSE;
       }
     }
     if (url->tls)
@@ -979,7 +1030,7 @@ cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
     listener = listener_new (url, cert, error);
     if (!listener) {
       g_prefix_error (error, "cannot listen on %s: ", lkey);
-      goto fail;
+      return FALSE;
     }
     g_hash_table_insert (hub.listeners, listener->key, listener);
   }
@@ -989,12 +1040,84 @@ cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
   input->app = g_strdup (url->app);
   g_free (input->key);
   input->key = g_strdup (stream_key);
-  input->idle_timeout = idle_timeout;
-  input->enabled = enabled;
-  input->ended = FALSE;
-  input->sessions = 0;
   listener->inputs = g_list_prepend (listener->inputs,
       cf_ingest_input_ref (input));
+  return TRUE;
+}
+
+/* hub.lock held */
+static void
+rtmp_remove_input_locked (CfIngestInput * input)
+{
+  Listener *listener = input->listener;
+
+  if (!listener)
+    return;
+  input->listener = NULL;
+  listener->inputs = g_list_remove (listener->inputs, input);
+  if (!listener->inputs) {
+    g_hash_table_remove (hub.listeners, listener->key);
+    /* free the port now, so that a restarted element can bind it again */
+    g_source_destroy (listener->accept_source);
+    g_socket_close (listener->socket, NULL);
+    hub_defer (destroy_listener, listener, NULL);
+  }
+  cf_ingest_input_unref (input);        /* the listener's reference */
+}
+
+gboolean
+cf_ingest_input_start (CfIngestInput * input, const CfIngestConfig * config,
+    GError ** error)
+{
+  g_autoptr (GTlsCertificate) cert = NULL;
+  const CfIngestUrl *url = &config->rtmp;
+
+  g_return_val_if_fail (input->listener == NULL, FALSE);
+  g_return_val_if_fail (input->srt_listener == NULL, FALSE);
+
+  if (url->host && url->tls) {
+    if (!g_tls_backend_supports_tls (g_tls_backend_get_default ())) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+          "rtmps:// needs TLS support in GIO (install glib-networking)");
+      return FALSE;
+    }
+    if (!config->tls_certificate) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "rtmps:// needs the tls-certificate property (a PEM file)");
+      return FALSE;
+    }
+    cert = config->tls_key ?
+        g_tls_certificate_new_from_files (config->tls_certificate,
+        config->tls_key, error) :
+        g_tls_certificate_new_from_file (config->tls_certificate, error);
+    if (!cert) {
+      g_prefix_error (error, "cannot load the TLS certificate '%s': ",
+          config->tls_certificate);
+      return FALSE;
+    }
+  }
+
+  g_mutex_lock (&hub.lock);
+  input->idle_timeout = config->idle_timeout;
+  input->enabled = config->enabled;
+  input->ended = FALSE;
+  input->sessions = 0;
+  g_free (input->srt_stream_id);
+  input->srt_stream_id = g_strdup (config->srt_stream_id);
+  if (input->srt_passphrase)
+    memset (input->srt_passphrase, 0, strlen (input->srt_passphrase));
+  g_free (input->srt_passphrase);
+  input->srt_passphrase = g_strdup (config->srt_passphrase);
+  input->srt_latency = config->srt_latency;
+
+  if (url->host && !rtmp_add_input_locked (input, url, config->stream_key,
+          cert, error))
+    goto fail;
+  if (config->srt_host && !_cf_ingest_srt_add_input_locked (input,
+          config->srt_host, config->srt_port, error)) {
+    rtmp_remove_input_locked (input);
+    goto fail;
+  }
   g_mutex_unlock (&hub.lock);
 
   g_mutex_lock (&input->lock);
@@ -1020,105 +1143,51 @@ cf_ingest_input_get_port (CfIngestInput * input)
   return port;
 }
 
-typedef struct
+guint
+cf_ingest_input_get_srt_port (CfIngestInput * input)
 {
-  CfIngestInput *input;
-  CfIngestEndReason reason;
-} KickData;
-
-/* I/O thread: close the input's connection, if any */
-static gboolean
-kick_active (gpointer data)
-{
-  KickData *kd = data;
-  Conn *conn;
+  guint port;
 
   g_mutex_lock (&hub.lock);
-  conn = kd->input->active;
+  port = _cf_ingest_srt_get_port_locked (input);
   g_mutex_unlock (&hub.lock);
-
-  if (conn) {
-    conn_ref (conn);
-    if (kd->reason == CF_INGEST_END_DISABLED) {
-      cf_rtmp_server_session_refuse (conn->session,
-          "NetStream.Publish.Denied", "The live input was disabled.");
-      conn_flush (conn);
-    }
-    if (!conn->closed)
-      conn_close (conn, kd->reason, kd->reason == CF_INGEST_END_DISABLED ?
-          "the live input was disabled" : "the live input stopped");
-    conn_unref (conn);
-  }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-kick_free (gpointer data)
-{
-  KickData *kd = data;
-
-  cf_ingest_input_unref (kd->input);
-  g_free (kd);
-}
-
-static void
-kick (CfIngestInput * input, CfIngestEndReason reason)
-{
-  KickData *kd = g_new0 (KickData, 1);
-
-  kd->input = cf_ingest_input_ref (input);
-  kd->reason = reason;
-  g_main_context_invoke_full (hub.context, G_PRIORITY_DEFAULT, kick_active,
-      kd, kick_free);
+  return port;
 }
 
 void
 cf_ingest_input_stop (CfIngestInput * input)
 {
-  Listener *listener;
-  Conn *active;
+  Publisher *active;
 
   g_mutex_lock (&hub.lock);
-  listener = input->listener;
-  if (!listener) {
-    g_mutex_unlock (&hub.lock);
-    return;
-  }
-  input->listener = NULL;
-  listener->inputs = g_list_remove (listener->inputs, input);
   active = input->active;
-  if (!listener->inputs) {
-    g_hash_table_remove (hub.listeners, listener->key);
-    /* free the port now, so that a restarted element can bind it again */
-    g_source_destroy (listener->accept_source);
-    g_socket_close (listener->socket, NULL);
-    g_main_context_invoke (hub.context, destroy_listener, listener);
+  if (active) {
+    _cf_ingest_publisher_detach_locked (active, CF_INGEST_END_SHUTDOWN, NULL);
+    active->kick (active, CF_INGEST_END_SHUTDOWN);
   }
+  rtmp_remove_input_locked (input);
+  _cf_ingest_srt_remove_input_locked (input);
   g_mutex_unlock (&hub.lock);
-
-  if (active)
-    kick (input, CF_INGEST_END_SHUTDOWN);
 
   g_mutex_lock (&input->lock);
   input_clear_queue (input);
   input->reading_paused = FALSE;
   g_mutex_unlock (&input->lock);
-
-  cf_ingest_input_unref (input);        /* the listener's reference */
 }
 
 void
 cf_ingest_input_set_enabled (CfIngestInput * input, gboolean enabled)
 {
-  gboolean drop;
-
   g_mutex_lock (&hub.lock);
-  drop = input->enabled && !enabled && input->active;
+  if (input->enabled && !enabled && input->active) {
+    Publisher *active = input->active;
+
+    _cf_ingest_publisher_detach_locked (active, CF_INGEST_END_DISABLED,
+        "the live input was disabled");
+    active->kick (active, CF_INGEST_END_DISABLED);
+  }
   input->enabled = enabled;
   g_mutex_unlock (&hub.lock);
-
-  if (drop)
-    kick (input, CF_INGEST_END_DISABLED);
 }
 
 void
@@ -1136,26 +1205,6 @@ cf_ingest_input_set_flushing (CfIngestInput * input, gboolean flushing)
   input->flushing = flushing;
   g_cond_broadcast (&input->cond);
   g_mutex_unlock (&input->lock);
-}
-
-/* I/O thread: the queue drained, read from the encoder again */
-static gboolean
-resume_reading (gpointer data)
-{
-  CfIngestInput *input = data;
-  Conn *conn;
-
-  g_mutex_lock (&hub.lock);
-  conn = input->active;
-  g_mutex_unlock (&hub.lock);
-
-  if (conn && conn->paused) {
-    GST_INFO_OBJECT (input->owner, "resuming reads from %s", conn->remote);
-    conn->paused = FALSE;
-    conn->last_activity = g_get_monotonic_time ();
-    conn_start_reading (conn);
-  }
-  return G_SOURCE_REMOVE;
 }
 
 CfIngestPopResult
@@ -1178,32 +1227,37 @@ cf_ingest_input_pop (CfIngestInput * input, gint64 deadline,
       res = CF_INGEST_POP_WAKE;
       break;
     }
+    input->waiting = TRUE;
     if (deadline < 0) {
       g_cond_wait (&input->cond, &input->lock);
     } else if (!g_cond_wait_until (&input->cond, &input->lock, deadline)) {
       if (g_queue_is_empty (&input->queue) && !input->flushing
           && !input->wake) {
+        input->waiting = FALSE;
         res = CF_INGEST_POP_TIMEOUT;
         break;
       }
     }
+    input->waiting = FALSE;
   }
   input->wake = FALSE;
   if (res == CF_INGEST_POP_ITEM) {
     item = g_queue_pop_head (&input->queue);
     if (item->body)
       input->queued_bytes -= g_bytes_get_size (item->body);
-    if (input->reading_paused && input->queued_bytes < QUEUE_LOW_BYTES) {
+    if (input->reading_paused && input->queued_bytes < CF_INGEST_QUEUE_LOW_BYTES) {
       input->reading_paused = FALSE;
       resume = TRUE;
     }
   }
   g_mutex_unlock (&input->lock);
 
-  if (resume)
-    g_main_context_invoke_full (hub.context, G_PRIORITY_DEFAULT,
-        resume_reading, cf_ingest_input_ref (input),
-        (GDestroyNotify) cf_ingest_input_unref);
+  if (resume) {
+    g_mutex_lock (&hub.lock);
+    if (input->active && input->active->resume)
+      input->active->resume (input->active);
+    g_mutex_unlock (&hub.lock);
+  }
   *item_out = item;
   return res;
 }

@@ -92,16 +92,37 @@ CfIngestInput *cf_ingest_input_new (GstObject * owner);
 CfIngestInput *cf_ingest_input_ref (CfIngestInput * input);
 void cf_ingest_input_unref (CfIngestInput * input);
 
-/* Binds (or shares) the listening socket and starts routing publishes with
- * @stream_key on @url's application to this input. */
-gboolean cf_ingest_input_start (CfIngestInput * input, const CfIngestUrl * url,
-    const gchar * stream_key, const gchar * tls_certificate,
-    const gchar * tls_key, guint idle_timeout, gboolean enabled,
-    GError ** error);
+typedef struct
+{
+  /* RTMP(S): rtmp.host NULL for none */
+  CfIngestUrl rtmp;
+  const gchar *stream_key;
+  const gchar *tls_certificate;
+  const gchar *tls_key;
+  /* SRT: srt_host NULL for none */
+  const gchar *srt_host;
+  guint srt_port;
+  const gchar *srt_stream_id;
+  const gchar *srt_passphrase;  /* NULL or empty: no encryption */
+  guint srt_latency;            /* ms */
+
+  guint idle_timeout;           /* s */
+  gboolean enabled;
+} CfIngestConfig;
+
+/* Binds (or shares) the listening sockets and starts routing publishes with
+ * the stream key (RTMP) or stream id (SRT) to this input. */
+gboolean cf_ingest_input_start (CfIngestInput * input,
+    const CfIngestConfig * config, GError ** error);
+
+/* srt://host:port (query ignored) */
+gboolean cf_ingest_srt_url_parse (const gchar * url, gchar ** host,
+    guint * port, GError ** error);
 /* Stops routing, closes the current connection, drops queued items. */
 void cf_ingest_input_stop (CfIngestInput * input);
 
 guint cf_ingest_input_get_port (CfIngestInput * input);
+guint cf_ingest_input_get_srt_port (CfIngestInput * input);
 void cf_ingest_input_set_enabled (CfIngestInput * input, gboolean enabled);
 /* Publishes are refused from now on (the stream ended) */
 void cf_ingest_input_set_ended (CfIngestInput * input);

@@ -82,6 +82,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_cf_live_input_src_debug);
 #define DEFAULT_RECONNECT_WINDOW 60
 #define DEFAULT_IDLE_TIMEOUT 10
 #define DEFAULT_ENABLED TRUE
+#define DEFAULT_SRT_URL NULL
+#define DEFAULT_SRT_STREAM_ID NULL
+#define DEFAULT_SRT_PASSPHRASE NULL
+#define DEFAULT_SRT_LATENCY 120
 
 /* Tags looked at for codec headers before the first frame */
 #define MAX_HEADER_TAGS 64
@@ -100,6 +104,11 @@ enum
   PROP_STATUS,
   PROP_STATS,
   PROP_BOUND_PORT,
+  PROP_SRT_URL,
+  PROP_SRT_STREAM_ID,
+  PROP_SRT_PASSPHRASE,
+  PROP_SRT_LATENCY,
+  PROP_SRT_BOUND_PORT,
 };
 
 /* Lock order: object lock, then nothing. The streaming thread state below
@@ -116,6 +125,10 @@ struct _GstCfLiveInputSrc
   gint reconnect_window;
   guint idle_timeout;
   gboolean enabled;
+  gchar *srt_url;
+  gchar *srt_stream_id;
+  gchar *srt_passphrase;
+  guint srt_latency;
   GstCfLiveInputStatus status;
 
   CfIngestInput *input;
@@ -230,7 +243,8 @@ gst_cf_live_input_src_class_init (GstCfLiveInputSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_RTMP_URL,
       g_param_spec_string ("rtmp-url", "RTMP URL",
           "Where to listen and which application to accept "
-          "(rtmp://address:port/app; rtmps:// for TLS)", DEFAULT_RTMP_URL,
+          "(rtmp://address:port/app; rtmps:// for TLS; empty: no RTMP)",
+          DEFAULT_RTMP_URL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
@@ -299,6 +313,43 @@ gst_cf_live_input_src_class_init (GstCfLiveInputSrcClass * klass)
           "The port listened on while running (useful with port 0)",
           0, 65535, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * GstCfLiveInputSrc:srt-url:
+   *
+   * Where to listen for SRT callers, as srt://address:port; unset: no SRT.
+   * Callers send MPEG-TS (H.264 and/or AAC), which the element remuxes to
+   * the same FLV output as RTMP.
+   */
+  g_object_class_install_property (gobject_class, PROP_SRT_URL,
+      g_param_spec_string ("srt-url", "SRT URL",
+          "Where to listen for SRT callers (srt://address:port); unset: no "
+          "SRT", DEFAULT_SRT_URL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_SRT_STREAM_ID,
+      g_param_spec_string ("srt-stream-id", "SRT stream id",
+          "The stream id SRT callers send (plain, or #!::r=<id>,m=publish); "
+          "required with srt-url", DEFAULT_SRT_STREAM_ID, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_SRT_PASSPHRASE,
+      g_param_spec_string ("srt-passphrase", "SRT passphrase",
+          "The passphrase SRT callers must use (10 to 79 characters; unset "
+          "or empty: no encryption)", DEFAULT_SRT_PASSPHRASE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_SRT_LATENCY,
+      g_param_spec_uint ("srt-latency", "SRT latency",
+          "SRT receive latency in milliseconds", 0, 60000,
+          DEFAULT_SRT_LATENCY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_SRT_BOUND_PORT,
+      g_param_spec_uint ("srt-bound-port", "SRT bound port",
+          "The UDP port listened on for SRT while running", 0, 65535, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Live input source", "Source/Network",
@@ -329,6 +380,7 @@ gst_cf_live_input_src_init (GstCfLiveInputSrc * self)
   self->reconnect_window = DEFAULT_RECONNECT_WINDOW;
   self->idle_timeout = DEFAULT_IDLE_TIMEOUT;
   self->enabled = DEFAULT_ENABLED;
+  self->srt_latency = DEFAULT_SRT_LATENCY;
   self->status = GST_CF_LIVE_INPUT_STATUS_IDLE;
   self->input = cf_ingest_input_new (GST_OBJECT (self));
   g_queue_init (&self->collected);
@@ -358,6 +410,9 @@ gst_cf_live_input_src_finalize (GObject * object)
   clear_secret (&self->stream_key);
   g_free (self->tls_certificate);
   g_free (self->tls_key);
+  g_free (self->srt_url);
+  g_free (self->srt_stream_id);
+  clear_secret (&self->srt_passphrase);
   g_free (self->video_codec);
   g_free (self->audio_codec);
   g_free (self->protocol);
@@ -430,6 +485,29 @@ gst_cf_live_input_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_ENABLED:
       set_enabled (self, g_value_get_boolean (value));
+      break;
+    case PROP_SRT_URL:
+      GST_OBJECT_LOCK (self);
+      g_free (self->srt_url);
+      self->srt_url = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_STREAM_ID:
+      GST_OBJECT_LOCK (self);
+      g_free (self->srt_stream_id);
+      self->srt_stream_id = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_PASSPHRASE:
+      GST_OBJECT_LOCK (self);
+      clear_secret (&self->srt_passphrase);
+      self->srt_passphrase = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_LATENCY:
+      GST_OBJECT_LOCK (self);
+      self->srt_latency = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -537,6 +615,29 @@ gst_cf_live_input_src_get_property (GObject * object, guint prop_id,
     case PROP_BOUND_PORT:
       g_value_set_uint (value, cf_ingest_input_get_port (self->input));
       break;
+    case PROP_SRT_URL:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->srt_url);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_STREAM_ID:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->srt_stream_id);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_PASSPHRASE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->srt_passphrase);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_LATENCY:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->srt_latency);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SRT_BOUND_PORT:
+      g_value_set_uint (value, cf_ingest_input_get_srt_port (self->input));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -626,58 +727,99 @@ gst_cf_live_input_src_start (GstBaseSrc * bsrc)
 {
   GstCfLiveInputSrc *self = GST_CF_LIVE_INPUT_SRC (bsrc);
   g_autoptr (GError) err = NULL;
-  CfIngestUrl url;
-  gchar *url_str, *key, *cert, *tls_key;
-  guint idle;
-  gboolean enabled, ok;
+  CfIngestConfig config = { {0,}, };
+  gchar *rtmp_url, *key, *cert, *tls_key, *srt_url, *srt_id, *srt_pass;
+  gchar *srt_host = NULL;
+  gboolean ok = FALSE;
 
   reset_stream_state (self);
 
   GST_OBJECT_LOCK (self);
-  url_str = g_strdup (self->rtmp_url);
+  rtmp_url = g_strdup (self->rtmp_url);
   key = g_strdup (self->stream_key);
   cert = g_strdup (self->tls_certificate);
   tls_key = g_strdup (self->tls_key);
-  idle = self->idle_timeout;
-  enabled = self->enabled;
+  srt_url = g_strdup (self->srt_url);
+  srt_id = g_strdup (self->srt_stream_id);
+  srt_pass = g_strdup (self->srt_passphrase);
+  config.srt_latency = self->srt_latency;
+  config.idle_timeout = self->idle_timeout;
+  config.enabled = self->enabled;
   GST_OBJECT_UNLOCK (self);
 
-  if (!key || !*key) {
+  if ((!rtmp_url || !*rtmp_url) && (!srt_url || !*srt_url)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No stream key set."),
-        ("Set the stream-key property: the secret an encoder publishes "
-            "with, as in rtmp://host/live/<stream-key>"));
-    ok = FALSE;
-    goto done;
-  }
-  if (!cf_ingest_url_parse (url_str, &url, &err)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("Invalid rtmp-url."), ("%s", err->message));
-    ok = FALSE;
+        ("Neither rtmp-url nor srt-url is set."), (NULL));
     goto done;
   }
 
-  ok = cf_ingest_input_start (self->input, &url, key, cert, tls_key, idle,
-      enabled, &err);
+  /* an SRT-only live input needs no stream key */
+  if (srt_url && *srt_url && (!key || !*key) && rtmp_url && *rtmp_url) {
+    GST_INFO_OBJECT (self, "no stream-key: RTMP is off, SRT only");
+    g_clear_pointer (&rtmp_url, g_free);
+  }
+
+  if (rtmp_url && *rtmp_url) {
+    if (!key || !*key) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("No stream key set."),
+          ("Set the stream-key property: the secret an encoder publishes "
+              "with, as in rtmp://host/live/<stream-key>"));
+      goto done;
+    }
+    if (!cf_ingest_url_parse (rtmp_url, &config.rtmp, &err)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Invalid rtmp-url."), ("%s", err->message));
+      goto done;
+    }
+    config.stream_key = key;
+    config.tls_certificate = cert;
+    config.tls_key = tls_key;
+  }
+
+  if (srt_url && *srt_url) {
+    if (!cf_ingest_srt_url_parse (srt_url, &srt_host, &config.srt_port,
+            &err)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Invalid srt-url."), ("%s", err->message));
+      goto done;
+    }
+    config.srt_host = srt_host;
+    config.srt_stream_id = srt_id;
+    config.srt_passphrase = srt_pass;
+  }
+
+  ok = cf_ingest_input_start (self->input, &config, &err);
   if (!ok) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Could not start the live input on %s.", url_str),
-        ("%s", err->message));
+        ("Could not start the live input."), ("%s", err->message));
   } else {
-    g_autofree gchar *redacted = gst_cflive_secret_redact (key);
+    if (config.rtmp.host) {
+      g_autofree gchar *redacted = gst_cflive_secret_redact (key);
 
-    GST_INFO_OBJECT (self, "live input %s listening on %s://%s:%u/%s",
-        redacted, url.tls ? "rtmps" : "rtmp", url.host,
-        cf_ingest_input_get_port (self->input), url.app);
-    g_object_notify (G_OBJECT (self), "bound-port");
+      GST_INFO_OBJECT (self, "live input %s listening on %s://%s:%u/%s",
+          redacted, config.rtmp.tls ? "rtmps" : "rtmp", config.rtmp.host,
+          cf_ingest_input_get_port (self->input), config.rtmp.app);
+      g_object_notify (G_OBJECT (self), "bound-port");
+    }
+    if (config.srt_host) {
+      GST_INFO_OBJECT (self, "live input '%s' listening on srt://%s:%u%s",
+          srt_id, srt_host, cf_ingest_input_get_srt_port (self->input),
+          srt_pass && *srt_pass ? " (encrypted)" : "");
+      g_object_notify (G_OBJECT (self), "srt-bound-port");
+    }
   }
-  cf_ingest_url_clear (&url);
 
 done:
-  g_free (url_str);
+  cf_ingest_url_clear (&config.rtmp);
+  g_free (rtmp_url);
   clear_secret (&key);
   g_free (cert);
   g_free (tls_key);
+  g_free (srt_url);
+  g_free (srt_id);
+  clear_secret (&srt_pass);
+  g_free (srt_host);
   return ok;
 }
 
