@@ -7,11 +7,12 @@ packages=(
   # build
   meson ninja-build pkg-config gcc
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libsrt-gnutls-dev
   # run: GStreamer core tools and TLS for rtmps://
   gstreamer1.0-tools gstreamer1.0-plugins-base glib-networking
   # tests: real encoders and decoders as peers
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-  gstreamer1.0-libav ffmpeg openssl python3 procps
+  gstreamer1.0-libav ffmpeg openssl python3 procps srt-tools
   # fuzzers (libFuzzer)
   clang libclang-rt-14-dev
   # benchmarks: the anchor
