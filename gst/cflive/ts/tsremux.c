@@ -666,8 +666,7 @@ build_metadata (CfTsRemuxer * self)
   cf_amf_node_append_field_number (meta, "duration", 0);
   if (self->video.pid != 0) {
     if (self->n_sps > 0) {
-      cf_amf_node_append_field_number (meta, "width",
-          self->sps[0].info.width);
+      cf_amf_node_append_field_number (meta, "width", self->sps[0].info.width);
       cf_amf_node_append_field_number (meta, "height",
           self->sps[0].info.height);
       if (self->sps[0].info.framerate > 0)
@@ -681,8 +680,7 @@ build_metadata (CfTsRemuxer * self)
       cf_amf_node_append_field_number (meta, "audiosamplerate",
           self->sample_rate);
       cf_amf_node_append_field_number (meta, "audiosamplesize", 16);
-      cf_amf_node_append_field_number (meta, "audiochannels",
-          self->channels);
+      cf_amf_node_append_field_number (meta, "audiochannels", self->channels);
       cf_amf_node_append_field_boolean (meta, "stereo", self->channels == 2);
     }
     cf_amf_node_append_field_number (meta, "audiocodecid", 10);
@@ -1521,8 +1519,7 @@ handle_pmt (CfTsRemuxer * self, const guint8 * d, guint n)
 
     if (type == STREAM_TYPE_H264 && video_pid == 0 && pid != audio_pid)
       video_pid = pid;
-    else if (type == STREAM_TYPE_AAC_ADTS && audio_pid == 0 &&
-        pid != video_pid)
+    else if (type == STREAM_TYPE_AAC_ADTS && audio_pid == 0 && pid != video_pid)
       audio_pid = pid;
     if (desc.kind == KIND_VIDEO && first_video.name == NULL)
       first_video = desc;
@@ -1935,8 +1932,7 @@ cf_ts_remuxer_drain (CfTsRemuxer * self, GError ** error)
 
   if (self->video.in_pes && self->video.pes_size == 0)
     finish_pes (self, &self->video);
-  if (self->error == NULL && self->audio.in_pes &&
-      self->audio.pes_size == 0)
+  if (self->error == NULL && self->audio.in_pes && self->audio.pes_size == 0)
     finish_pes (self, &self->audio);
   if (self->error == NULL && !self->metadata_sent &&
       !g_queue_is_empty (&self->pending))
@@ -2006,8 +2002,7 @@ cf_ts_remuxer_get_video_info (CfTsRemuxer * self, gint * width,
 }
 
 void
-cf_ts_remuxer_get_audio_info (CfTsRemuxer * self, gint * rate,
-    gint * channels)
+cf_ts_remuxer_get_audio_info (CfTsRemuxer * self, gint * rate, gint * channels)
 {
   g_return_if_fail (self != NULL);
 

@@ -85,7 +85,7 @@ G_BEGIN_DECLS
  * AAC, after which feeding fails */
 #define CF_TS_MAX_SEARCH_BYTES (2 * 1024 * 1024)
 /* Timestamp jumps that rebase the timeline */
-#define CF_TS_MAX_BACKWARD_JUMP_MS 10000
+#define CF_TS_MAX_BACKWARD_JUMP_MS 1000
 #define CF_TS_MAX_FORWARD_JUMP_MS 60000
 #define CF_TS_DISCONT_JUMP_MS 1000
 
