@@ -851,18 +851,14 @@ gst_cf_live_input_src_unlock_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
-/* The caps, with their streamheader, are set in create(): a reconfigure
- * from downstream must not replace them with the template caps */
+/* The caps, with their streamheader, are set in create() once the codec
+ * headers of the stream are known: neither the first negotiation nor a
+ * reconfigure from downstream may set or replace them with bare template
+ * caps. */
 static gboolean
 gst_cf_live_input_src_negotiate (GstBaseSrc * bsrc)
 {
-  GstCaps *caps = gst_pad_get_current_caps (GST_BASE_SRC_PAD (bsrc));
-
-  if (caps) {
-    gst_caps_unref (caps);
-    return TRUE;
-  }
-  return GST_BASE_SRC_CLASS (parent_class)->negotiate (bsrc);
+  return TRUE;
 }
 
 /* --- streaming --- */
