@@ -928,8 +928,9 @@ build_avc_header (CfTsRemuxer * self)
     g_byte_array_append (b, len, 2);
     g_byte_array_append (b, d, size);
   }
+  /* 144 in ISO/IEC 14496-15, which H.264 replaced with 244 */
   if (info->profile == 100 || info->profile == 110 || info->profile == 122
-      || info->profile == 144) {
+      || info->profile == 144 || info->profile == 244) {
     guint8 ext[4];
 
     ext[0] = 0xfc | info->chroma_format;
