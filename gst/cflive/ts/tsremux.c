@@ -172,12 +172,6 @@ typedef struct
 
 typedef struct
 {
-  gsize offset;
-  gsize size;
-} NalUnit;
-
-typedef struct
-{
   Stream *stream;
   guint8 type;
   gboolean discont;
@@ -232,7 +226,6 @@ struct _CfTsRemuxer
   gboolean params_changed;
   gboolean video_started;
   gboolean video_header_sent;
-  GArray *nals;
 
   /* AAC */
   Stream audio;
@@ -785,7 +778,8 @@ output_tag (CfTsRemuxer * self, Stream * s, guint8 type, gint64 ts,
       (self->audio.pid == 0 || self->audio_header_sent))
     return send_metadata (self);
   if (span >= CF_TS_METADATA_WAIT_MS * 90 ||
-      self->pending_bytes >= CF_TS_MAX_PENDING_BYTES)
+      self->pending_bytes >= CF_TS_MAX_PENDING_BYTES ||
+      self->pending.length >= CF_TS_MAX_PENDING_TAGS)
     return send_metadata (self);
   return TRUE;
 }
@@ -960,44 +954,58 @@ find_start_code (const guint8 * d, gsize i, gsize n)
   return n;
 }
 
+/* The next NAL unit from *@pos on, without the zero bytes that may
+ * follow it; FALSE at the end */
+static gboolean
+next_nal (const guint8 * d, gsize n, gsize * pos, gsize * start, gsize * size)
+{
+  while (*pos < n) {
+    gsize s = *pos + 3, next = find_start_code (d, s, n), end = next;
+
+    *pos = next;
+    while (end > s && d[end - 1] == 0)
+      end--;
+    /* skip empty units and ones with the forbidden bit */
+    if (end > s && !(d[s] & 0x80)) {
+      *start = s;
+      *size = end - s;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Access unit delimiters and parameter sets are not sent in frames */
+static gboolean
+nal_is_kept (guint type)
+{
+  return type != 7 && type != 8 && type != 9;
+}
+
+/* One access unit: two passes over its NAL units, the first to learn the
+ * parameter sets and the size, the second to write the AVCC frame */
 static gboolean
 handle_video_pes (CfTsRemuxer * self, const guint8 * d, gsize n,
     gboolean has_pts, gint64 dts, gint64 pts, gboolean discont)
 {
   gboolean keyframe = FALSE, has_vcl = FALSE;
-  gsize pos, out_size = 5;
-  guint i, n_kept = 0;
+  gsize pos, start, size, out_size = 5;
   gint64 cts;
   guint8 *out, *o;
+  guint type;
 
-  g_array_set_size (self->nals, 0);
   pos = find_start_code (d, 0, n);
-  while (pos < n) {
-    gsize start = pos + 3, next = find_start_code (d, start, n), end = next;
-    NalUnit nal;
-    guint type;
-
-    pos = next;
-    while (end > start && d[end - 1] == 0)
-      end--;
-    if (end == start || (d[start] & 0x80))      /* empty, forbidden bit */
-      continue;
+  while (next_nal (d, n, &pos, &start, &size)) {
     type = d[start] & 0x1f;
-    if (type == 7 || type == 8) {
-      handle_param_set (self, type, d + start, end - start);
-      continue;
-    }
-    if (type == 9)              /* access unit delimiter */
+    if (type == 7 || type == 8)
+      handle_param_set (self, type, d + start, size);
+    if (!nal_is_kept (type))
       continue;
     if (type == 5)
       keyframe = TRUE;
     if (type >= 1 && type <= 5)
       has_vcl = TRUE;
-    nal.offset = start;
-    nal.size = end - start;
-    g_array_append_val (self->nals, nal);
-    out_size += 4 + nal.size;
-    n_kept++;
+    out_size += 4 + size;
   }
 
   if (!has_vcl)
@@ -1032,16 +1040,18 @@ handle_video_pes (CfTsRemuxer * self, const guint8 * d, gsize n,
   out[3] = (cts >> 8) & 0xff;
   out[4] = cts & 0xff;
   o = out + 5;
-  for (i = 0; i < n_kept; i++) {
-    const NalUnit *nal = &g_array_index (self->nals, NalUnit, i);
-
-    o[0] = nal->size >> 24;
-    o[1] = (nal->size >> 16) & 0xff;
-    o[2] = (nal->size >> 8) & 0xff;
-    o[3] = nal->size & 0xff;
-    memcpy (o + 4, d + nal->offset, nal->size);
-    o += 4 + nal->size;
+  pos = find_start_code (d, 0, n);
+  while (next_nal (d, n, &pos, &start, &size)) {
+    if (!nal_is_kept (d[start] & 0x1f))
+      continue;
+    o[0] = size >> 24;
+    o[1] = (size >> 16) & 0xff;
+    o[2] = (size >> 8) & 0xff;
+    o[3] = size & 0xff;
+    memcpy (o + 4, d + start, size);
+    o += 4 + size;
   }
+  g_assert (o == out + out_size);
   return output_tag (self, &self->video, CF_TS_TAG_VIDEO, dts, discont,
       g_bytes_new_take (out, out_size));
 }
@@ -1857,7 +1867,6 @@ cf_ts_remuxer_new (CfTsTagFunc func, gpointer user_data)
   self->audio.pes = g_byte_array_new ();
   stream_reset (&self->video, 0);
   stream_reset (&self->audio, 0);
-  self->nals = g_array_new (FALSE, FALSE, sizeof (NalUnit));
   g_queue_init (&self->pending);
   return self;
 }
@@ -1870,7 +1879,6 @@ cf_ts_remuxer_free (CfTsRemuxer * self)
   clear_pending (self);
   clear_param_sets (self->sps, &self->n_sps);
   clear_param_sets (self->pps, &self->n_pps);
-  g_array_unref (self->nals);
   g_byte_array_unref (self->video.pes);
   g_byte_array_unref (self->audio.pes);
   g_byte_array_unref (self->buf);

@@ -44,7 +44,18 @@ G_BEGIN_DECLS
  * PSI sections with a bad CRC, unparsable parameter sets and ADTS headers.
  * Every H.264 PES packet is taken as one access unit, as all common muxers
  * write them. Video frames before the first IDR frame preceded by an SPS
- * and a PPS are dropped.
+ * and a PPS are dropped. A PES packet without a length (usual for video)
+ * only ends when the next one starts: its frame comes out one frame late,
+ * and cf_ts_remuxer_drain() gets the last one at the end of the stream.
+ *
+ * The AVC sequence header is sent before the first frame and again when an
+ * SPS or PPS changes; the AAC one before the first frame and when the ADTS
+ * profile, rate or channels change. The n-th ADTS frame of a PES gets the
+ * PES PTS plus n frames of 1024 samples. onMetaData (width, height and
+ * frame rate from the SPS, sample rate and channels from ADTS) is sent
+ * before any other tag, once every stream of the PMT has its sequence
+ * header or after CF_TS_METADATA_WAIT_MS of stream time: tags are held
+ * until then.
  *
  * Timestamps are in milliseconds from the first PTS/DTS of the selected
  * streams (DTS for video), with the 33-bit wrap undone. For each stream
@@ -59,22 +70,25 @@ G_BEGIN_DECLS
  *
  * Limits (memory stays bounded whatever the input):
  * - CF_TS_MAX_PES_SIZE bytes per PES packet being assembled (two at most);
- * - CF_TS_MAX_PENDING_BYTES of tags held back until onMetaData is sent
- *   (reaching it sends the metadata with what is known);
+ * - CF_TS_MAX_PENDING_BYTES in at most CF_TS_MAX_PENDING_TAGS tags held
+ *   back until onMetaData is sent (reaching either sends the metadata with
+ *   what is known);
  * - CF_TS_MAX_PARAM_SETS SPS and as many PPS, each at most
  *   CF_TS_MAX_PARAM_SET_SIZE bytes;
  * - an ADTS frame split across PES packets: at most 8191 bytes;
  * - PSI sections: 1024 bytes (the MPEG-2 maximum), two PIDs;
  * - CF_TS_MAX_SEARCH_BYTES without packet sync, or before a usable PAT and
  *   PMT, are fatal.
- * All together that is under 40 MiB in the worst case and a few hundred
- * KiB for a normal stream. */
+ * With the frame being built (at most 5/4 of its PES) that is under 50 MiB
+ * in the worst case, and a few hundred KiB for a normal stream. The input
+ * not processed yet is shorter than three packets. */
 
 #define CF_TS_PACKET_SIZE 188
 /* Largest PES packet assembled; a longer one is dropped */
 #define CF_TS_MAX_PES_SIZE (8 * 1024 * 1024)
-/* Bytes of tags held until the metadata can be sent */
-#define CF_TS_MAX_PENDING_BYTES (16 * 1024 * 1024)
+/* Bytes and number of tags held until the metadata can be sent */
+#define CF_TS_MAX_PENDING_BYTES (8 * 1024 * 1024)
+#define CF_TS_MAX_PENDING_TAGS 4096
 /* Stream time after which the metadata is sent without waiting for the
  * sequence header of every stream announced in the PMT */
 #define CF_TS_METADATA_WAIT_MS 1000

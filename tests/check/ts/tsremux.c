@@ -44,6 +44,8 @@
     "-f lavfi -i sine=sample_rate=48000"
 #define FFMPEG_X264 "-c:v libx264 -g 30 -bf 2"
 
+#define STREAM_TYPE_H264 0x1b
+
 static gchar *tmp_dir;
 
 /* Piece sizes the streams are fed in, in turn */
@@ -390,6 +392,13 @@ put_be24 (guint8 * p, guint32 v)
   p[2] = v;
 }
 
+static void
+put_be32 (guint8 * p, guint32 v)
+{
+  p[0] = v >> 24;
+  put_be24 (p + 1, v);
+}
+
 static gchar *
 write_flv (const Result * r, const gchar * name)
 {
@@ -416,7 +425,7 @@ write_flv (const Result * r, const gchar * name)
     th[7] = tag->ts >> 24;
     g_byte_array_append (flv, th, sizeof (th));
     g_byte_array_append (flv, d, size);
-    GST_WRITE_UINT32_BE (prev, size + sizeof (th));
+    put_be32 (prev, size + sizeof (th));
     g_byte_array_append (flv, prev, 4);
   }
   fail_unless (g_file_set_contents (path, (const gchar *) flv->data, flv->len,
@@ -1302,6 +1311,217 @@ GST_START_TEST (test_split_adts)
 
 GST_END_TEST;
 
+/* --- Synthetic streams --- */
+
+#define PMT_PID 0x1000
+#define VIDEO_PID 0x100
+#define AUDIO_PID 0x101
+
+static guint32
+crc32_mpeg (const guint8 * d, gsize n)
+{
+  guint32 crc = 0xffffffff;
+  gsize i;
+  guint b;
+
+  for (i = 0; i < n; i++) {
+    crc ^= (guint32) d[i] << 24;
+    for (b = 0; b < 8; b++)
+      crc = (crc & 0x80000000) ? (crc << 1) ^ 0x04c11db7 : crc << 1;
+  }
+  return crc;
+}
+
+/* Writes a PSI section (without its CRC, which is added) in one packet */
+static void
+mux_section (GByteArray * out, guint pid, guint8 * sec, gsize n)
+{
+  guint8 p[188];
+  guint32 crc;
+
+  sec[1] = 0xb0 | (((n + 4 - 3) >> 8) & 0x0f);
+  sec[2] = (n + 4 - 3) & 0xff;
+  crc = crc32_mpeg (sec, n);
+  memset (p, 0xff, sizeof (p));
+  p[0] = 0x47;
+  p[1] = 0x40 | (pid >> 8);
+  p[2] = pid & 0xff;
+  p[3] = 0x10;
+  p[4] = 0;                     /* pointer_field */
+  memcpy (p + 5, sec, n);
+  put_be32 (p + 5 + n, crc);
+  g_byte_array_append (out, p, 188);
+}
+
+/* PAT and PMT of a program with the given streams (type 0: none) */
+static void
+mux_psi (GByteArray * out, guint8 video_type, guint8 audio_type)
+{
+  guint8 pat[] = { 0x00, 0, 0, 0x00, 0x01, 0xc1, 0, 0,
+    0x00, 0x01, 0xe0 | (PMT_PID >> 8), PMT_PID & 0xff
+  };
+  guint8 pmt[64] = { 0x02, 0, 0, 0x00, 0x01, 0xc1, 0, 0,
+    0xe0 | (VIDEO_PID >> 8), VIDEO_PID & 0xff, 0xf0, 0
+  };
+  gsize n = 12;
+
+  if (video_type) {
+    guint8 es[] = { video_type, 0xe0 | (VIDEO_PID >> 8), VIDEO_PID & 0xff,
+      0xf0, 0
+    };
+    memcpy (pmt + n, es, sizeof (es));
+    n += sizeof (es);
+  }
+  if (audio_type) {
+    guint8 es[] = { audio_type, 0xe0 | (AUDIO_PID >> 8), AUDIO_PID & 0xff,
+      0xf0, 0
+    };
+    memcpy (pmt + n, es, sizeof (es));
+    n += sizeof (es);
+  }
+  mux_section (out, 0, pat, sizeof (pat));
+  mux_section (out, PMT_PID, pmt, n);
+}
+
+/* A PES packet header with a PTS; @size is the payload size, 0 for an
+ * unbounded video PES */
+static gsize
+pes_header (guint8 * h, guint8 stream_id, gsize size, guint64 pts)
+{
+  gsize len = size ? size + 8 : 0;
+
+  h[0] = h[1] = 0;
+  h[2] = 1;
+  h[3] = stream_id;
+  h[4] = len >> 8;
+  h[5] = len & 0xff;
+  h[6] = 0x80;
+  h[7] = 0x80;
+  h[8] = 5;
+  write_pes_ts (h + 9, 2, pts);
+  return 14;
+}
+
+static guint
+count_tags (const Result * r, guint8 type)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < r->tags->len; i++)
+    n += get_tag (r, i)->type == type;
+  return n;
+}
+
+/* Many tiny ADTS frames while the video sequence header never comes: the
+ * tags held for the metadata are bounded in number */
+GST_START_TEST (test_pending_limit)
+{
+  GByteArray *ts = g_byte_array_new ();
+  guint8 pes[14 + 20 * 8];
+  /* AAC LC, 48 kHz, mono, 8-byte frames */
+  const guint8 frame[8] = { 0xff, 0xf1, 0x4c, 0x40, 0x01, 0x1f, 0xfc, 0x21 };
+  Result *r = g_new0 (Result, 1);
+  CfTsRemuxer *remuxer;
+  GError *error = NULL;
+  guint i, j, cc = 0, first_seen = 0;
+
+  r->tags = g_ptr_array_new_with_free_func ((GDestroyNotify) tag_free);
+  remuxer = cf_ts_remuxer_new (collect_tag, r);
+  mux_psi (ts, STREAM_TYPE_H264, 0x0f);
+  fail_unless (cf_ts_remuxer_feed (remuxer, ts->data, ts->len, &error));
+  for (i = 0; i < 400; i++) {
+    gsize n = pes_header (pes, 0xc0, 20 * 8, 900000);
+
+    for (j = 0; j < 20; j++)
+      memcpy (pes + n + j * 8, frame, 8);
+    g_byte_array_set_size (ts, 0);
+    mux_pes (ts, AUDIO_PID, &cc, pes, sizeof (pes));
+    fail_unless (cf_ts_remuxer_feed (remuxer, ts->data, ts->len, &error));
+    if (r->tags->len > 0 && first_seen == 0)
+      first_seen = (i + 1) * 20;
+  }
+  fail_unless (cf_ts_remuxer_drain (remuxer, &error));
+  GST_INFO ("first tags after %u frames", first_seen);
+  fail_unless (first_seen > 0 && first_seen <= CF_TS_MAX_PENDING_TAGS + 20);
+  fail_unless_equals_int (get_tag (r, 0)->type, 18);
+  fail_unless_equals_int (count_tags (r, 8), 400 * 20 + 1);
+  check_monotonic (r);
+  cf_ts_remuxer_free (remuxer);
+  result_free (r);
+  g_byte_array_unref (ts);
+}
+
+GST_END_TEST;
+
+/* A PES larger than the limit is dropped, and the stream goes on */
+GST_START_TEST (test_oversized_pes)
+{
+  GBytes *av = get_av_stream ();
+  gsize av_size, big = CF_TS_MAX_PES_SIZE + 1000;
+  const guint8 *av_data = g_bytes_get_data (av, &av_size);
+  GByteArray *ts = g_byte_array_new ();
+  guint8 *pes = g_malloc0 (14 + big);
+  guint cc = 0;
+  Result *r;
+
+  /* a huge unbounded video PES, then the real stream */
+  mux_psi (ts, STREAM_TYPE_H264, 0x0f);
+  pes_header (pes, 0xe0, 0, 900000);
+  memcpy (pes + 14, "\x00\x00\x00\x01\x09\xf0", 6);
+  mux_pes (ts, VIDEO_PID, &cc, pes, 14 + big);
+  g_byte_array_append (ts, av_data, av_size);
+  r = remux (ts->data, ts->len, 64);
+  fail_unless (r->error == NULL, "%s", r->error ? r->error->message : "");
+  fail_unless_equals_uint64 (r->stats.dropped_pes, 1);
+  /* the real stream has a continuity error at its start: its first
+   * video packet is not the start of a PES, nothing else is lost */
+  fail_unless_equals_int (check_video (r), N_VIDEO_FRAMES);
+  result_free (r);
+  g_free (pes);
+  g_byte_array_unref (ts);
+  g_bytes_unref (av);
+}
+
+GST_END_TEST;
+
+/* A PMT without H.264 or AAC fails, naming what it has */
+GST_START_TEST (test_unsupported_names)
+{
+  struct
+  {
+    guint8 video, audio;
+    const gchar *found;
+  } cases[] = {
+    {0x02, 0x81, "(found: MPEG-2 video, AC-3 audio)"},
+    {0x24, 0x11, "(found: HEVC video, AAC LATM audio)"},
+    {0x00, 0x04, "(found: MP3 audio)"},
+    {0x00, 0x06, "(found: private data)"},
+    {0x00, 0x00, "(found: no elementary streams)"},
+    {0x42, 0x99, "(found: AVS video, stream type 0x99)"},
+  };
+  guint8 null_packet[188] = { 0x47, 0x1f, 0xff, 0x10 };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GByteArray *ts = g_byte_array_new ();
+    Result *r;
+
+    mux_psi (ts, cases[i].video, cases[i].audio);
+    /* two null packets: sync needs three packets */
+    g_byte_array_append (ts, null_packet, sizeof (null_packet));
+    g_byte_array_append (ts, null_packet, sizeof (null_packet));
+    r = remux (ts->data, ts->len, 1);
+    fail_unless (g_error_matches (r->error, CF_TS_ERROR,
+            CF_TS_ERROR_UNSUPPORTED));
+    fail_unless (g_str_has_suffix (r->error->message, cases[i].found),
+        "%s", r->error->message);
+    result_free (r);
+    g_byte_array_unref (ts);
+  }
+}
+
+GST_END_TEST;
+
 /* The tag function failing stops the remuxer with its error */
 static gboolean
 refuse_video (guint8 type, guint32 ts, GBytes * body, gpointer user_data,
@@ -1365,6 +1585,9 @@ tsremux_suite (void)
   tcase_add_test (tc, test_restart_far_back);
   tcase_add_test (tc, test_restart_far_ahead);
   tcase_add_test (tc, test_split_adts);
+  tcase_add_test (tc, test_pending_limit);
+  tcase_add_test (tc, test_oversized_pes);
+  tcase_add_test (tc, test_unsupported_names);
   tcase_add_test (tc, test_callback_error);
 
   return s;
