@@ -22,6 +22,7 @@
 #endif
 
 #include "gstcfliveinputsrc.h"
+#include "gstcfgopvalidator.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -29,6 +30,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (cfliveinputsrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (cfgopvalidator, plugin);
 
   return ret;
 }

@@ -72,6 +72,22 @@ gboolean gst_cflive_publisher_event_parse (GstEvent * event,
 /* gst-cflive's own addition: the live input was disabled */
 #define GST_CFLIVE_REASON_DISABLED "disabled"
 
+/* Name of the structure of the element messages of cfgopvalidator: one per
+ * violation of the ingest rules, with the fields of Cloudflare's
+ * live_input.errored payload (code, message, video_codec, audio_codec). */
+#define GST_CFLIVE_VIOLATION_MESSAGE_NAME "cflive-violation"
+
+/* Cloudflare's error codes */
+#define GST_CFLIVE_ERR_GOP_OUT_OF_RANGE "ERR_GOP_OUT_OF_RANGE"
+#define GST_CFLIVE_ERR_UNSUPPORTED_VIDEO_CODEC "ERR_UNSUPPORTED_VIDEO_CODEC"
+#define GST_CFLIVE_ERR_UNSUPPORTED_AUDIO_CODEC "ERR_UNSUPPORTED_AUDIO_CODEC"
+#define GST_CFLIVE_ERR_STORAGE_QUOTA_EXHAUSTED "ERR_STORAGE_QUOTA_EXHAUSTED"
+/* gst-cflive's own: a GOP that is not closed (leading pictures, or a
+ * keyframe that is not an IDR) */
+#define GST_CFLIVE_ERR_OPEN_GOP "ERR_OPEN_GOP"
+/* gst-cflive's own: above the recommended maximum bitrate (a warning) */
+#define GST_CFLIVE_ERR_BITRATE_TOO_HIGH "ERR_BITRATE_TOO_HIGH"
+
 G_END_DECLS
 
 #endif /* __GST_CFLIVE_EVENTS_H__ */
