@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Ingest benchmark: CPU and memory of one 720p30 4.5 Mbps RTMP ingest into
-# `cfliveinputsrc ! fakesink`, measured side by side with nginx-rtmp
-# receiving the same stream at the same time.  See bench/README.md.
+# Ingest benchmark: CPU and memory of one 720p30 4.5 Mbps ingest into
+# `cfliveinputsrc ! fakesink`, over RTMP and over SRT (MPEG-TS, encrypted),
+# measured side by side with nginx-rtmp receiving the same stream at the
+# same time.  See bench/README.md.
 #
-# Usage: bench/ingest.sh [--only nginx|cflive] [--help]
+# Usage: bench/ingest.sh [--only nginx|cflive|srt] [--help]
+#   --only cflive   the element over RTMP only; --only srt: over SRT only
 #
 # Environment:
 #   BUILD_DIR          meson build dir holding the plugin (default <repo>/build)
@@ -33,6 +35,11 @@ NGINX=${NGINX:-nginx}
 NGINX_RTMP_MODULE=${NGINX_RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}
 
 STREAM_KEY=benchkey
+# SRT: stream id, passphrase (so that the AES path is measured; ffmpeg's
+# pbkeylen default, 16 bytes, makes it AES-128) and receive latency.
+SRT_STREAM_ID=benchkey
+SRT_PASSPHRASE=cflive-bench-passphrase
+SRT_LATENCY_MS=120
 # Input: 1280x720 30 fps, H.264 4500k CBR-ish, 4 s GOP, AAC 128k 48 kHz stereo.
 INPUT_SECONDS=20
 VIDEO_ARGS=(-c:v libx264 -preset veryfast -pix_fmt yuv420p
@@ -58,7 +65,7 @@ log() {
 while [[ $# -gt 0 ]]; do
   case $1 in
     --only)
-      [[ $# -ge 2 ]] || die "--only needs an argument (nginx|cflive)"
+      [[ $# -ge 2 ]] || die "--only needs an argument (nginx|cflive|srt)"
       ONLY=$2
       shift 2
       ;;
@@ -77,8 +84,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 case $ONLY in
-  all | nginx | cflive) ;;
-  *) die "--only takes nginx or cflive, not '$ONLY'" ;;
+  all | nginx | cflive | srt) ;;
+  *) die "--only takes nginx, cflive or srt, not '$ONLY'" ;;
 esac
 [[ $BENCH_SECONDS =~ ^[0-9]+$ && $BENCH_SECONDS -gt 0 ]] ||
   die "BENCH_SECONDS must be a positive integer"
@@ -96,12 +103,20 @@ if want nginx; then
   [[ -f $NGINX_RTMP_MODULE ]] ||
     die "nginx rtmp module not found at $NGINX_RTMP_MODULE (apt-get install libnginx-mod-rtmp)"
 fi
-if want cflive; then
+if want cflive || want srt; then
   command -v gst-launch-1.0 >/dev/null || die "gst-launch-1.0 not found"
   command -v gst-inspect-1.0 >/dev/null || die "gst-inspect-1.0 not found"
   [[ -d $BUILD_DIR ]] || die "build dir $BUILD_DIR not found (meson setup build && ninja -C build)"
-  GST_PLUGIN_PATH=$BUILD_DIR gst-inspect-1.0 cfliveinputsrc >/dev/null 2>&1 ||
+  inspect=$(GST_PLUGIN_PATH=$BUILD_DIR gst-inspect-1.0 cfliveinputsrc 2>/dev/null) ||
     die "element cfliveinputsrc not found with GST_PLUGIN_PATH=$BUILD_DIR (build the plugin first, or use --only nginx)"
+  if want srt; then
+    grep -q 'srt-url' <<<"$inspect" ||
+      die "this cfliveinputsrc has no srt-url property (rebuild: ninja -C $BUILD_DIR)"
+    protocols=$(ffmpeg -hide_banner -protocols 2>/dev/null || true)
+    grep -qx ' *srt' <<<"$protocols" ||
+      die "ffmpeg has no srt protocol (needed to publish over SRT)"
+  fi
+  unset inspect protocols
 fi
 
 CLK_TCK=$(getconf CLK_TCK)
@@ -193,7 +208,10 @@ fi
 
 # ---------------------------------------------------------------- ports
 
-# Two distinct free TCP ports on 127.0.0.1 (the kernel picks them).
+# Two distinct free TCP ports (RTMP: nginx, cfliveinputsrc) and one free UDP
+# port (SRT) on 127.0.0.1, "tcp tcp udp".  The kernel picks them; the UDP
+# port is bind-tested as SOCK_DGRAM and never has the number of either TCP
+# port, so that every port of the run is distinct.
 pick_ports() {
   if command -v python3 >/dev/null 2>&1; then
     python3 - <<'EOF'
@@ -203,17 +221,32 @@ for _ in range(2):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+tcp = [s.getsockname()[1] for s in socks]
+udp = None
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    socks.append(u)
+    if u.getsockname()[1] not in tcp:
+        udp = u.getsockname()[1]
+        break
+if udp is None:
+    raise SystemExit("no free UDP port")
+print(tcp[0], tcp[1], udp)
 for s in socks:
     s.close()
 EOF
   else
-    # Fallback: random ports that nothing is listening on.
+    # Fallback: random ports that nothing is listening on / bound to.
     local ports=() p
-    while [[ ${#ports[@]} -lt 2 ]]; do
+    while [[ ${#ports[@]} -lt 3 ]]; do
       p=$((20000 + RANDOM % 40000))
-      [[ ${#ports[@]} -eq 1 && ${ports[0]} == "$p" ]] && continue
-      is_listening "$p" || ports+=("$p")
+      [[ " ${ports[*]} " == *" $p "* ]] && continue
+      if [[ ${#ports[@]} -lt 2 ]]; then
+        is_listening "$p" || ports+=("$p")
+      else
+        is_listening "$p" || is_udp_bound "$p" || ports+=("$p")
+      fi
     done
     echo "${ports[*]}"
   fi
@@ -230,22 +263,48 @@ is_listening() {
     END { exit found ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# wait_listening PORT PID NAME LOG TIMEOUT_S
+# True if some UDP socket is bound to port $1 (any address), from
+# /proc/net/udp{,6}: how the SRT listener is seen without sending it a
+# packet (a UDP socket has no LISTEN state; bound is ready).
+is_udp_bound() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v port="$hex" '
+    FNR > 1 { split($2, a, ":"); if (a[2] == port) found = 1 }
+    END { exit found ? 0 : 1 }' /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+
+# Kernel receive drops (last column of /proc/net/udp{,6}) of the UDP
+# socket(s) bound to port $1: datagrams lost before libsrt read them.
+udp_drops() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v port="$hex" '
+    FNR > 1 { split($2, a, ":"); if (a[2] == port) d += $NF }
+    END { print d + 0 }' /proc/net/udp /proc/net/udp6 2>/dev/null || echo 0
+}
+
+# wait_listening PORT PROTO PID NAME LOG TIMEOUT_S   (PROTO tcp or udp)
 wait_listening() {
-  local port=$1 pid=$2 name=$3 logfile=$4 timeout=$5 i
+  local port=$1 proto=$2 pid=$3 name=$4 logfile=$5 timeout=$6 i
   for ((i = 0; i < timeout * 10; i++)); do
     if ! kill -0 "$pid" 2>/dev/null; then
       show_log "$name" "$logfile"
-      die "$name exited before listening on port $port"
+      die "$name exited before listening on $proto port $port"
     fi
-    is_listening "$port" && return 0
+    if [[ $proto == udp ]]; then
+      is_udp_bound "$port" && return 0
+    else
+      is_listening "$port" && return 0
+    fi
     sleep 0.1
   done
   show_log "$name" "$logfile"
-  die "$name did not listen on 127.0.0.1:$port within ${timeout}s"
+  die "$name did not listen on 127.0.0.1:$port ($proto) within ${timeout}s"
 }
 
-read -r NGINX_PORT CFLIVE_PORT < <(pick_ports)
+read -r NGINX_PORT CFLIVE_PORT SRT_PORT < <(pick_ports)
+[[ -n ${SRT_PORT:-} ]] || die "could not pick free ports"
 
 # ---------------------------------------------------------------- /proc helpers
 
@@ -342,12 +401,13 @@ progress_snapshot() {
 # ---------------------------------------------------------------- servers
 
 TARGETS=()
-declare -A PID PORT LABEL URL LOGF
+declare -A PID PORT PROTO LABEL URL LOGF FORMAT
 
 if want nginx; then
   TARGETS+=(nginx)
   LABEL[nginx]=nginx-rtmp
   PORT[nginx]=$NGINX_PORT
+  PROTO[nginx]=tcp
   ndir=$TMP_DIR/nginx
   mkdir -p "$ndir/logs"
   # master_process on (the default, as deployed) with one worker: the
@@ -378,24 +438,44 @@ EOF
   start_bg "$ndir/stdout.log" "$NGINX" -e "$ndir/logs/error.log" -p "$ndir/" -c "$ndir/nginx.conf"
   PID[nginx]=$STARTED_PID
   URL[nginx]=rtmp://127.0.0.1:$NGINX_PORT/live/$STREAM_KEY
+  FORMAT[nginx]=flv
   LOGF[nginx]=$ndir/logs/error.log
 fi
 
 if want cflive; then
   TARGETS+=(cflive)
-  LABEL[cflive]=cfliveinputsrc
+  LABEL[cflive]="cfliveinputsrc (rtmp)"
   PORT[cflive]=$CFLIVE_PORT
+  PROTO[cflive]=tcp
   start_bg "$TMP_DIR/gst.log" env GST_PLUGIN_PATH="$BUILD_DIR" gst-launch-1.0 \
     cfliveinputsrc "rtmp-url=rtmp://127.0.0.1:$CFLIVE_PORT/live" "stream-key=$STREAM_KEY" \
     ! fakesink
   PID[cflive]=$STARTED_PID
   URL[cflive]=rtmp://127.0.0.1:$CFLIVE_PORT/live/$STREAM_KEY
+  FORMAT[cflive]=flv
   LOGF[cflive]=$TMP_DIR/gst.log
 fi
 
+# The same element in its own gst-launch-1.0, SRT only (no stream-key: no
+# RTMP port), encrypted; the publisher sends the input as MPEG-TS.
+if want srt; then
+  TARGETS+=(srt)
+  LABEL[srt]="cfliveinputsrc (srt)"
+  PORT[srt]=$SRT_PORT
+  PROTO[srt]=udp
+  start_bg "$TMP_DIR/gst-srt.log" env GST_PLUGIN_PATH="$BUILD_DIR" gst-launch-1.0 \
+    cfliveinputsrc "srt-url=srt://127.0.0.1:$SRT_PORT" "srt-stream-id=$SRT_STREAM_ID" \
+    "srt-passphrase=$SRT_PASSPHRASE" "srt-latency=$SRT_LATENCY_MS" \
+    ! fakesink
+  PID[srt]=$STARTED_PID
+  URL[srt]="srt://127.0.0.1:$SRT_PORT?streamid=$SRT_STREAM_ID&passphrase=$SRT_PASSPHRASE&pkt_size=1316"
+  FORMAT[srt]=mpegts
+  LOGF[srt]=$TMP_DIR/gst-srt.log
+fi
+
 for t in "${TARGETS[@]}"; do
-  wait_listening "${PORT[$t]}" "${PID[$t]}" "${LABEL[$t]}" "${LOGF[$t]}" 20
-  log "${LABEL[$t]} listening on 127.0.0.1:${PORT[$t]} (pid ${PID[$t]})"
+  wait_listening "${PORT[$t]}" "${PROTO[$t]}" "${PID[$t]}" "${LABEL[$t]}" "${LOGF[$t]}" 20
+  log "${LABEL[$t]} listening on 127.0.0.1:${PORT[$t]}/${PROTO[$t]} (pid ${PID[$t]})"
 done
 
 # ---------------------------------------------------------------- publishers
@@ -406,7 +486,7 @@ for t in "${TARGETS[@]}"; do
   PUB_LOG[$t]=$TMP_DIR/pub-$t.log
   start_bg "${PUB_LOG[$t]}" ffmpeg -nostdin -hide_banner -loglevel warning \
     -progress "${PUB_PROGRESS[$t]}" -stats_period 0.25 \
-    -re -stream_loop -1 -i "$INPUT" -c copy -f flv "${URL[$t]}"
+    -re -stream_loop -1 -i "$INPUT" -c copy -f "${FORMAT[$t]}" "${URL[$t]}"
   PUB_PID[$t]=$STARTED_PID
 done
 
@@ -477,6 +557,7 @@ snapshot_cpu 0
 for t in "${TARGETS[@]}"; do
   read -r "B0[$t]" "W0[$t]" < <(progress_snapshot "${PUB_PROGRESS[$t]}")
 done
+want srt && UDP_DROPS0=$(udp_drops "$SRT_PORT")
 wall0=$(now)
 
 log "measuring for ${BENCH_SECONDS}s"
@@ -507,6 +588,7 @@ done
 for t in "${TARGETS[@]}"; do
   read -r "B1[$t]" "W1[$t]" < <(progress_snapshot "${PUB_PROGRESS[$t]}")
 done
+want srt && UDP_DROPS1=$(udp_drops "$SRT_PORT")
 check_alive
 
 # ---------------------------------------------------------------- report
@@ -521,7 +603,7 @@ tids_kept() {
   done
 }
 
-# One line per row:
+# One line per row, tab-separated (labels have spaces):
 # key label cpu cpu_ticks rss_mib hwm_mib in_mbps cpu_source pss_mib
 DATA=$TMP_DIR/results.txt
 : >"$DATA"
@@ -550,7 +632,7 @@ for r in "${ROWS[@]}"; do
       tick = dt / hz / w * 100
       if (dns >= 0) { cpu = dns / 1e9 / w * 100; src = "schedstat" } else { cpu = tick; src = "ticks" }
       pssm = pss >= 0 ? sprintf("%.1f", pss / 1024) : "-"
-      printf "%s %s %.3f %.2f %.1f %.1f %s %s %s\n", key, label, cpu, tick, rss / 1024, hwm / 1024, mbps, src, pssm
+      printf "%s\t%s\t%.3f\t%.2f\t%.1f\t%.1f\t%s\t%s\t%s\n", key, label, cpu, tick, rss / 1024, hwm / 1024, mbps, src, pssm
     }' >>"$DATA"
 done
 
@@ -558,31 +640,40 @@ WINDOW=$(awk -v a="$wall0" -v b="$wall1" 'BEGIN { printf "%.2f", b - a }')
 TICK_RES=$(awk -v w="$WINDOW" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", 100 / hz / w }')
 
 echo
-echo "ingest benchmark: 1280x720 30fps H.264 4500k (GOP 4 s) + AAC 128k, FLV over RTMP"
+echo "ingest benchmark: 1280x720 30fps H.264 4500k (GOP 4 s) + AAC 128k"
+want nginx || want cflive && echo "  rtmp: FLV over RTMP"
+want srt && echo "  srt:  MPEG-TS over SRT (1316-byte packets), AES-128 passphrase, latency ${SRT_LATENCY_MS} ms"
 echo "window ${WINDOW}s after ${BENCH_WARMUP}s warm-up, $(nproc) cores; cpu% = % of one core"
-awk '
+awk -F '\t' '
   { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; pss[NR] = $9
     if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
   END {
-    printf "%-26s %7s %9s %8s %9s %8s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "pss_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
+    printf "%-30s %7s %9s %8s %9s %8s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "pss_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
     for (i = 1; i <= NR; i++) {
       cr = "-"; rr = "-"
       if (have && key[i] !~ /^pub-/) {
         cr = acpu > 0 ? sprintf("%.2f", cpu[i] / acpu) : "n/a"
         rr = arss > 0 ? sprintf("%.2f", rss[i] / arss) : "n/a"
       }
-      printf "%-26s %7.2f %9.2f %8.1f %9.1f %8s %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], pss[i], mbps[i], cr, rr
+      printf "%-30s %7.2f %9.2f %8.1f %9.1f %8s %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], pss[i], mbps[i], cr, rr
     }
   }' "$DATA"
 echo "(ratios relative to nginx-rtmp; ffmpeg->X rows are the publishers, for reference;"
-echo " cpu% from per-thread schedstat where available, cpu%_tick from /proc/PID/stat, +-${TICK_RES} per tick)"
-while read -r key label _ _ _ _ _ src _; do
+echo " cpu% from per-thread schedstat where available, cpu%_tick from /proc/PID/stat, +-${TICK_RES} per tick;"
+echo " in_Mbps is what the publisher wrote: FLV for rtmp, MPEG-TS (about 4% more) for srt)"
+while IFS=$'\t' read -r key label _ _ _ _ _ src _; do
   [[ $src == schedstat ]] || log "note: cpu% of $label is from clock ticks (threads exited or no schedstat)"
   : "$key"
 done <"$DATA"
+if want srt; then
+  SRT_UDP_DROPS=$((UDP_DROPS1 - UDP_DROPS0))
+  ((SRT_UDP_DROPS == 0)) ||
+    log "note: the kernel dropped $SRT_UDP_DROPS datagrams for the SRT socket (port $SRT_PORT) during the window"
+fi
 
 if [[ -n $BENCH_JSON ]]; then
-  awk -v window="$WINDOW" -v warmup="$BENCH_WARMUP" -v cores="$(nproc)" -v hz="$CLK_TCK" '
+  awk -F '\t' -v window="$WINDOW" -v warmup="$BENCH_WARMUP" -v cores="$(nproc)" -v hz="$CLK_TCK" \
+    -v srt_latency="$SRT_LATENCY_MS" -v srt_drops="${SRT_UDP_DROPS:-null}" '
     { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; src[NR] = $8; pss[NR] = $9
       if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
     function num(v) { return (v == "-" || v == "nan") ? "null" : v }
@@ -590,16 +681,19 @@ if [[ -n $BENCH_JSON ]]; then
       printf "{\n  \"benchmark\": \"ingest\",\n"
       printf "  \"input\": {\"width\": 1280, \"height\": 720, \"fps\": 30, \"video_kbps\": 4500, \"gop_frames\": 120, \"audio_kbps\": 128, \"audio_rate\": 48000, \"audio_channels\": 2},\n"
       printf "  \"window_s\": %s,\n  \"warmup_s\": %s,\n  \"cores\": %s,\n  \"clk_tck\": %s,\n", window, warmup, cores, hz
+      if (srt_drops != "null")
+        printf "  \"srt\": {\"container\": \"mpegts\", \"pkt_size\": 1316, \"encryption\": \"AES-128\", \"latency_ms\": %s, \"udp_drops\": %s},\n", srt_latency, srt_drops
       printf "  \"anchor\": \"nginx-rtmp\",\n  \"rows\": [\n"
       for (i = 1; i <= NR; i++) {
         role = key[i] ~ /^pub-/ ? "publisher" : "target"
+        transport = key[i] ~ /srt$/ ? "srt" : "rtmp"
         cr = "null"; rr = "null"
         if (have && role == "target") {
           if (acpu > 0) cr = sprintf("%.4f", cpu[i] / acpu)
           if (arss > 0) rr = sprintf("%.4f", rss[i] / arss)
         }
-        printf "    {\"name\": \"%s\", \"role\": \"%s\", \"cpu_percent\": %s, \"cpu_source\": \"%s\", \"cpu_percent_ticks\": %s, \"rss_mib\": %s, \"peak_mib\": %s, \"pss_mib\": %s, \"in_mbps\": %s, \"cpu_ratio\": %s, \"rss_ratio\": %s}%s\n",
-          label[i], role, cpu[i], src[i], tick[i], rss[i], hwm[i], num(pss[i]), num(mbps[i]), cr, rr, (i < NR ? "," : "")
+        printf "    {\"name\": \"%s\", \"role\": \"%s\", \"transport\": \"%s\", \"cpu_percent\": %s, \"cpu_source\": \"%s\", \"cpu_percent_ticks\": %s, \"rss_mib\": %s, \"peak_mib\": %s, \"pss_mib\": %s, \"in_mbps\": %s, \"cpu_ratio\": %s, \"rss_ratio\": %s}%s\n",
+          label[i], role, transport, cpu[i], src[i], tick[i], rss[i], hwm[i], num(pss[i]), num(mbps[i]), cr, rr, (i < NR ? "," : "")
       }
       printf "  ]\n}\n"
     }' "$DATA" >"$BENCH_JSON"
