@@ -566,10 +566,16 @@ parse_sps (GstCfGopValidator * self, const guint8 * data, gsize size)
   GstH264NalUnit nalu;
   GstH264SPS sps;
 
-  memset (&nalu, 0, sizeof (nalu));
-  if (gst_h264_parser_identify_nalu_unchecked (self->h264, data, 0, size,
-          &nalu) != GST_H264_PARSER_OK)
+  /* @data is the NAL unit without a start code, which the identify
+   * functions of the parser would look for */
+  if (size < 4 || (data[0] & 0x1f) != GST_H264_NAL_SPS)
     return;
+  memset (&nalu, 0, sizeof (nalu));
+  nalu.type = GST_H264_NAL_SPS;
+  nalu.data = (guint8 *) data;
+  nalu.size = size;
+  nalu.header_bytes = 1;
+  nalu.valid = TRUE;
   if (gst_h264_parser_parse_sps (self->h264, &nalu, &sps) !=
       GST_H264_PARSER_OK)
     return;
