@@ -966,19 +966,22 @@ handle_h264 (GstCfGopValidator * self, GstBuffer * buf, gboolean * drop)
   GstClockTime dts = GST_BUFFER_DTS_OR_PTS (buf);
   GstClockTime pts = GST_BUFFER_PTS (buf);
   gboolean keyframe = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  gboolean header = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER);
   gint has_idr = -1, has_non_idr = -1;
   GstFlowReturn ret;
 
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
-    return GST_FLOW_OK;
-
-  check_bitrate (self, dts, gst_buffer_get_size (buf));
-  if (keyframe) {
+  if (keyframe || header) {
     if (self->format == INPUT_H264_AVC)
       scan_avcc (self, buf, 0, &has_idr, &has_non_idr);
     else
       scan_byte_stream (self, buf, &has_idr, &has_non_idr);
   }
+  /* h264parse flags every access unit with parameter sets as a header,
+   * keyframes included: only parameter sets alone are not a frame */
+  if (header && has_idr == 0 && has_non_idr == 0)
+    return GST_FLOW_OK;
+
+  check_bitrate (self, dts, gst_buffer_get_size (buf));
   ret = check_video_frame (self, dts, pts, keyframe, has_idr, has_non_idr);
   if (ret == GST_FLOW_OK)
     ret = check_gop_running (self, dts);
