@@ -495,6 +495,13 @@ violation (GstCfGopValidator * self, ViolationKind kind, GstClockTime pos,
   text = g_strdup_vprintf (format, ap);
   va_end (ap);
 
+  /* H.264 timestamps are positions in the segment, where encoders often
+   * start at 1000 hours: report stream time */
+  if (self->format != INPUT_FLV && GST_CLOCK_TIME_IS_VALID (pos) &&
+      GST_BASE_TRANSFORM (self)->segment.format == GST_FORMAT_TIME)
+    pos = gst_segment_to_stream_time (&GST_BASE_TRANSFORM (self)->segment,
+        GST_FORMAT_TIME, pos);
+
   GST_OBJECT_LOCK (self);
   self->violations[kind]++;
   action = self->action;
