@@ -705,9 +705,11 @@ check_video_frame (GstCfGopValidator * self, GstClockTime dts,
     self->gop_bad = FALSE;
 
     if (ret == GST_FLOW_OK && closed && has_idr == 0 && has_non_idr == 1) {
+      /* the time is in the position: the text is the same each GOP, for
+       * the flood control */
       ret = violation (self, KIND_OPEN_GOP, pts, 0, 0, 0,
-          "Open GOP: the keyframe at %" GST_TIME_FORMAT " is not an IDR "
-          "picture; closed GOPs are required", GST_TIME_ARGS (pts));
+          "Open GOP: a keyframe is not an IDR picture; closed GOPs are "
+          "required");
       self->gop_flagged = self->gop_bad = TRUE;
     }
     return ret;
@@ -721,9 +723,8 @@ check_video_frame (GstCfGopValidator * self, GstClockTime dts,
       GST_CLOCK_TIME_IS_VALID (self->kf_pts) && pts < self->kf_pts) {
     ret = violation (self, KIND_OPEN_GOP, self->kf_pts,
         (gdouble) (self->kf_pts - pts) / GST_SECOND, 0, 0,
-        "Open GOP: a picture after the keyframe at %" GST_TIME_FORMAT
-        " is displayed before it; closed GOPs are required",
-        GST_TIME_ARGS (self->kf_pts));
+        "Open GOP: a picture after a keyframe is displayed before it; "
+        "closed GOPs are required");
     self->gop_flagged = self->gop_bad = TRUE;
   }
   return ret;
