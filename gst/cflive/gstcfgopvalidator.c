@@ -157,7 +157,7 @@ struct _GstCfGopValidator
   gboolean have_kf;
   GstClockTime kf_dts;
   GstClockTime kf_pts;
-  gboolean gop_flagged;         /* a violation was posted for this GOP */
+  gboolean gop_flagged;         /* the GOP was reported long as it ran */
   gboolean gop_bad;             /* the current GOP violates a rule */
   gboolean dropping;
   gboolean video_unsupported;
@@ -710,7 +710,7 @@ check_video_frame (GstCfGopValidator * self, GstClockTime dts,
       ret = violation (self, KIND_OPEN_GOP, pts, 0, 0, 0,
           "Open GOP: a keyframe is not an IDR picture; closed GOPs are "
           "required");
-      self->gop_flagged = self->gop_bad = TRUE;
+      self->gop_bad = TRUE;
     }
     return ret;
   }
@@ -725,7 +725,7 @@ check_video_frame (GstCfGopValidator * self, GstClockTime dts,
         (gdouble) (self->kf_pts - pts) / GST_SECOND, 0, 0,
         "Open GOP: a picture after a keyframe is displayed before it; "
         "closed GOPs are required");
-    self->gop_flagged = self->gop_bad = TRUE;
+    self->gop_bad = TRUE;
   }
   return ret;
 }
