@@ -1011,8 +1011,11 @@ gst_cf_gop_validator_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
 
   if (ret != GST_FLOW_OK)
     return ret;
-  /* headers always pass: a branch must be able to start again */
-  if (drop && !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
+  /* headers always pass: a branch must be able to start again. On H.264
+   * the parameter sets alone are never dropped; the keyframes h264parse
+   * flags as headers for the parameter sets they carry are frames. */
+  if (drop && (self->format != INPUT_FLV ||
+          !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER)))
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   return GST_FLOW_OK;
 }
