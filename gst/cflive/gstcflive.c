@@ -23,6 +23,7 @@
 
 #include "gstcfliveinputsrc.h"
 #include "gstcfgopvalidator.h"
+#include "gstcfrestreamsink.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -31,6 +32,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (cfliveinputsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (cfgopvalidator, plugin);
+  ret |= GST_ELEMENT_REGISTER (cfrestreamsink, plugin);
 
   return ret;
 }

@@ -1,0 +1,1126 @@
+/* gst-cflive
+ * Copyright (C) 2026 gst-cflive developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ *
+ * You should have received a copy of the GNU Library General Public
+ * License along with this library; if not, write to the
+ * Free Software Foundation, Inc., 51 Franklin St, Fifth Floor,
+ * Boston, MA 02110-1301, USA.
+ */
+
+/* Restream outputs.
+ *
+ * Threads: the streaming thread of cfrestreamsink calls cf_output_push()
+ * (queue a reference, never wait); one event loop thread, shared by every
+ * output of the process, connects, speaks RTMP and writes. An output's
+ * lock guards its queue, its enabled flag and its statistics; everything
+ * about the connection belongs to the loop thread.
+ *
+ * A joining or reconnecting output starts at the newest keyframe it has,
+ * after the metadata and codec headers that were current at that keyframe
+ * (every tag carries references to them). A queue that overflows (in bytes
+ * or in stream time) is emptied and the output waits for the next
+ * keyframe: only that destination loses frames. */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <gst/cflive/cflive.h>
+
+#include "cfoutput.h"
+#include "rtmp/rtmpchunk.h"
+#include "rtmp/rtmpclient.h"
+
+GST_DEBUG_CATEGORY_STATIC (cf_output_debug);
+#define GST_CAT_DEFAULT cf_output_debug
+
+#define CHUNK_SIZE 4096
+#define SHARED_STREAM_ID 1
+#define CONNECT_TIMEOUT_US (15 * G_USEC_PER_SEC)
+#define STALL_TIMEOUT_US (10 * G_USEC_PER_SEC)
+#define BACKOFF_INITIAL_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define READ_SIZE 16384
+
+/* --- tags --- */
+
+enum
+{
+  HDR_META,
+  HDR_VIDEO,
+  HDR_AUDIO,
+  N_HDR
+};
+
+struct _CfOutputTag
+{
+  gint ref;
+  GstBuffer *buf;
+  guint8 type;
+  guint32 ts;
+  gsize body_size;
+  gboolean header;
+  gboolean keyframe;
+  gint hdr_kind;                /* HDR_* when header, else -1 */
+  CfOutputTag *hdr[N_HDR];      /* current headers at this tag */
+
+  GMutex lock;
+  GBytes *shared;               /* chunks for CHUNK_SIZE, SHARED_STREAM_ID */
+};
+
+static struct
+{
+  GMainContext *context;
+  GThread *thread;
+} loop;
+
+static gpointer
+loop_thread (gpointer data)
+{
+  GMainLoop *ml;
+
+  g_main_context_push_thread_default (loop.context);
+  ml = g_main_loop_new (loop.context, FALSE);
+  g_main_loop_run (ml);
+  return NULL;
+}
+
+static void
+loop_init (void)
+{
+  static gsize init = 0;
+
+  if (g_once_init_enter (&init)) {
+    GST_DEBUG_CATEGORY_INIT (cf_output_debug, "cfoutput", 0,
+        "cflive restream outputs");
+    loop.context = g_main_context_new ();
+    loop.thread = g_thread_new ("cflive-restream", loop_thread, NULL);
+    g_once_init_leave (&init, 1);
+  }
+}
+
+CfOutputTag *
+cf_output_tag_new (GstBuffer * buf)
+{
+  guint8 h[GST_CFLIVE_FLV_TAG_HEADER_SIZE + 8];
+  gsize n = gst_buffer_extract (buf, 0, h, sizeof (h));
+  gsize size = gst_buffer_get_size (buf);
+  GstCfliveFlvTagInfo info;
+  CfOutputTag *tag;
+  guint32 body_size;
+
+  if (n < GST_CFLIVE_FLV_TAG_HEADER_SIZE + 1 || (h[0] == 'F' && h[1] == 'L'
+          && h[2] == 'V'))
+    return NULL;
+  body_size = GST_READ_UINT24_BE (h + 1);
+  if (body_size == 0 || body_size > size - GST_CFLIVE_FLV_TAG_HEADER_SIZE)
+    return NULL;
+  if (!gst_cflive_flv_parse_tag_body (h[0] & 0x1f,
+          h + GST_CFLIVE_FLV_TAG_HEADER_SIZE,
+          MIN (body_size, n - GST_CFLIVE_FLV_TAG_HEADER_SIZE), &info))
+    return NULL;
+
+  tag = g_new0 (CfOutputTag, 1);
+  tag->ref = 1;
+  tag->buf = gst_buffer_ref (buf);
+  tag->type = h[0] & 0x1f;
+  tag->ts = GST_READ_UINT24_BE (h + 4) | (h[7] << 24);
+  tag->body_size = body_size;
+  tag->hdr_kind = -1;
+  if (tag->type == GST_CFLIVE_FLV_TAG_SCRIPT)
+    tag->hdr_kind = HDR_META;
+  else if (info.sequence_header)
+    tag->hdr_kind = tag->type == GST_CFLIVE_FLV_TAG_VIDEO ? HDR_VIDEO :
+        HDR_AUDIO;
+  tag->header = tag->hdr_kind >= 0;
+  tag->keyframe = tag->type == GST_CFLIVE_FLV_TAG_VIDEO && info.keyframe;
+  g_mutex_init (&tag->lock);
+  return tag;
+}
+
+CfOutputTag *
+cf_output_tag_ref (CfOutputTag * tag)
+{
+  g_atomic_int_inc (&tag->ref);
+  return tag;
+}
+
+void
+cf_output_tag_unref (CfOutputTag * tag)
+{
+  guint i;
+
+  if (!tag || !g_atomic_int_dec_and_test (&tag->ref))
+    return;
+  for (i = 0; i < N_HDR; i++)
+    if (tag->hdr[i])
+      cf_output_tag_unref (tag->hdr[i]);
+  gst_buffer_unref (tag->buf);
+  g_clear_pointer (&tag->shared, g_bytes_unref);
+  g_mutex_clear (&tag->lock);
+  g_free (tag);
+}
+
+/* Sets the headers current at @tag (from the element's cache) */
+void _cf_output_tag_set_headers (CfOutputTag * tag, CfOutputTag ** hdr);
+void
+_cf_output_tag_set_headers (CfOutputTag * tag, CfOutputTag ** hdr)
+{
+  guint i;
+
+  for (i = 0; i < N_HDR; i++)
+    tag->hdr[i] = hdr[i] && hdr[i] != tag ? cf_output_tag_ref (hdr[i]) : NULL;
+}
+
+gint _cf_output_tag_get_header_kind (CfOutputTag * tag);
+gint
+_cf_output_tag_get_header_kind (CfOutputTag * tag)
+{
+  return tag->hdr_kind;
+}
+
+/* The RTMP chunks of a tag. Script data goes as @setDataFrame. */
+static GBytes *
+tag_serialize (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id)
+{
+  static const guint8 set_data_frame[] = {
+    0x02, 0x00, 0x0d, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a',
+    'm', 'e'
+  };
+  gsize prefix = tag->type == GST_CFLIVE_FLV_TAG_SCRIPT ?
+      sizeof (set_data_frame) : 0;
+  guint8 *body = g_malloc (prefix + tag->body_size);
+  GByteArray *out;
+  guint32 csid;
+
+  if (prefix)
+    memcpy (body, set_data_frame, prefix);
+  gst_buffer_extract (tag->buf, GST_CFLIVE_FLV_TAG_HEADER_SIZE, body + prefix,
+      tag->body_size);
+  csid = tag->type == GST_CFLIVE_FLV_TAG_VIDEO ? 7 :
+      tag->type == GST_CFLIVE_FLV_TAG_AUDIO ? 6 : 5;
+  out = g_byte_array_sized_new (prefix + tag->body_size +
+      (tag->body_size / chunk_size + 1) * 8 + 16);
+  cf_rtmp_chunk_write_data (out, chunk_size, csid, tag->type, stream_id,
+      tag->ts, body, prefix + tag->body_size);
+  g_free (body);
+  return g_byte_array_free_to_bytes (out);
+}
+
+static GBytes *
+tag_get_chunks (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id)
+{
+  GBytes *ret;
+
+  if (chunk_size != CHUNK_SIZE || stream_id != SHARED_STREAM_ID)
+    return tag_serialize (tag, chunk_size, stream_id);
+
+  /* serialised once, by the first output that sends the tag */
+  g_mutex_lock (&tag->lock);
+  if (!tag->shared)
+    tag->shared = tag_serialize (tag, chunk_size, stream_id);
+  ret = g_bytes_ref (tag->shared);
+  g_mutex_unlock (&tag->lock);
+  return ret;
+}
+
+/* --- URLs --- */
+
+gboolean
+cf_output_url_parse (const gchar * url, const gchar * stream_key,
+    CfOutputUrl * out, GError ** error)
+{
+  g_autoptr (GUri) uri = NULL;
+  g_autoptr (GError) err = NULL;
+  const gchar *scheme, *path;
+  gchar *p, *slash;
+
+  memset (out, 0, sizeof (*out));
+  uri = g_uri_parse (url ? url : "", G_URI_FLAGS_NONE, &err);
+  if (!uri) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' is not a valid URL: %s", url ? url : "", err->message);
+    return FALSE;
+  }
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "rtmp") && g_ascii_strcasecmp (scheme,
+          "rtmps") && g_ascii_strcasecmp (scheme, "srt")) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s': destinations are rtmp://, rtmps:// or srt://", url);
+    return FALSE;
+  }
+  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' has no host", url);
+    return FALSE;
+  }
+  out->scheme = g_ascii_strdown (scheme, -1);
+  out->host = g_strdup (g_uri_get_host (uri));
+  if (g_uri_get_port (uri) > 0)
+    out->port = g_uri_get_port (uri);
+  else
+    out->port = g_str_equal (out->scheme, "rtmps") ? 443 : 1935;
+
+  if (g_str_equal (out->scheme, "srt"))
+    return TRUE;
+
+  path = g_uri_get_path (uri);
+  while (*path == '/')
+    path++;
+  p = g_strdup (path);
+  while (*p && p[strlen (p) - 1] == '/')
+    p[strlen (p) - 1] = '\0';
+
+  if (stream_key && *stream_key) {
+    out->app = p;
+    out->stream_key = g_strdup (stream_key);
+  } else {
+    /* the key is the last path segment */
+    slash = strrchr (p, '/');
+    if (!slash) {
+      g_free (p);
+      cf_output_url_clear (out);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "'%s' has no stream key (rtmp://host/app/KEY)", url);
+      return FALSE;
+    }
+    *slash = '\0';
+    out->app = p;
+    out->stream_key = g_strdup (slash + 1);
+  }
+  if (!*out->app || !*out->stream_key) {
+    cf_output_url_clear (out);
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' needs an application and a stream key", url);
+    return FALSE;
+  }
+  out->tc_url = g_strdup_printf ("%s://%s:%u/%s", out->scheme, out->host,
+      out->port, out->app);
+  return TRUE;
+}
+
+void
+cf_output_url_clear (CfOutputUrl * url)
+{
+  g_clear_pointer (&url->scheme, g_free);
+  g_clear_pointer (&url->host, g_free);
+  g_clear_pointer (&url->app, g_free);
+  if (url->stream_key)
+    memset (url->stream_key, 0, strlen (url->stream_key));
+  g_clear_pointer (&url->stream_key, g_free);
+  g_clear_pointer (&url->tc_url, g_free);
+}
+
+gchar *
+cf_output_url_to_safe_string (const CfOutputUrl * url)
+{
+  g_autofree gchar *key = gst_cflive_secret_redact (url->stream_key);
+
+  if (g_str_equal (url->scheme, "srt"))
+    return g_strdup_printf ("srt://%s:%u", url->host, url->port);
+  return g_strdup_printf ("%s/%s", url->tc_url, key);
+}
+
+/* --- outputs --- */
+
+struct _CfOutput
+{
+  gint ref;
+  gchar *uid;
+  CfOutputUrl url;
+  gchar *safe_url;
+  CfOutputConfig config;
+  CfOutputStateFunc func;
+  gpointer user_data;
+  GDestroyNotify notify;
+
+  /* held around state callbacks and by destroy: no callback after
+   * cf_output_destroy() returns (recursive: a callback may destroy) */
+  GRecMutex cb_lock;
+
+  /* lock */
+  GMutex lock;
+  GQueue queue;
+  gsize queued_bytes;
+  gboolean enabled;
+  gboolean destroyed;
+  gboolean suspended;
+  gboolean kick_pending;
+  gboolean restart_gop;
+  CfOutputState state;
+  gchar *last_error;
+  guint64 bytes_sent;
+  guint64 frames_sent;
+  guint64 frames_dropped;
+  guint reconnects;
+
+  /* loop thread */
+  GSource *kick;
+  GSource *timer;
+  GSource *backoff;
+  GSocketClient *client;
+  GCancellable *cancellable;
+  GIOStream *stream;
+  GSource *read_source;
+  GSource *write_source;
+  CfRtmpClientSession *session;
+  gboolean publishing;
+  gboolean need_keyframe;
+  gboolean has_video;
+  GQueue inject;                /* tags to send before the next one */
+  GBytes *pending;
+  gsize pending_off;
+  guint attempts;
+  gint64 phase_start;
+  gint64 last_progress;
+};
+
+static void output_connect (CfOutput * o);
+static void output_pump (CfOutput * o);
+static void output_close (CfOutput * o);
+
+const gchar *
+cf_output_state_to_string (CfOutputState state)
+{
+  static const gchar *names[] = { "connecting", "connected", "reconnecting",
+    "disabled", "failed"
+  };
+  return (guint) state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+}
+
+static CfOutput *
+output_ref (CfOutput * o)
+{
+  g_atomic_int_inc (&o->ref);
+  return o;
+}
+
+static void
+output_unref (CfOutput * o)
+{
+  if (!g_atomic_int_dec_and_test (&o->ref))
+    return;
+  g_queue_clear_full (&o->queue, (GDestroyNotify) cf_output_tag_unref);
+  g_queue_clear_full (&o->inject, (GDestroyNotify) cf_output_tag_unref);
+  cf_output_url_clear (&o->url);
+  g_free (o->safe_url);
+  g_free (o->uid);
+  g_free (o->last_error);
+  g_mutex_clear (&o->lock);
+  g_rec_mutex_clear (&o->cb_lock);
+  if (o->notify)
+    o->notify (o->user_data);
+  g_free (o);
+}
+
+/* loop thread */
+static void
+set_state (CfOutput * o, CfOutputState state, const gchar * error)
+{
+  gboolean changed;
+
+  g_mutex_lock (&o->lock);
+  changed = o->state != state || (error && g_strcmp0 (error, o->last_error));
+  o->state = state;
+  if (error) {
+    g_free (o->last_error);
+    o->last_error = g_strdup (error);
+  }
+  g_mutex_unlock (&o->lock);
+
+  if (!changed)
+    return;
+  GST_INFO ("output %s (%s): %s%s%s", o->uid, o->safe_url,
+      cf_output_state_to_string (state), error ? ": " : "", error ? error : "");
+  g_rec_mutex_lock (&o->cb_lock);
+  if (o->func && !o->destroyed)
+    o->func (o, state, error, o->user_data);
+  g_rec_mutex_unlock (&o->cb_lock);
+}
+
+static void
+remove_source (GSource ** source)
+{
+  if (*source) {
+    g_source_destroy (*source);
+    g_source_unref (*source);
+    *source = NULL;
+  }
+}
+
+/* loop thread: the connection goes, the output stays */
+static void
+output_close (CfOutput * o)
+{
+  remove_source (&o->read_source);
+  remove_source (&o->write_source);
+  remove_source (&o->timer);
+  if (o->cancellable) {
+    g_cancellable_cancel (o->cancellable);
+    g_clear_object (&o->cancellable);
+  }
+  if (o->stream) {
+    GIOStream *base = o->stream;
+
+    /* no graceful TLS close: a destination that stopped reading must not
+     * hold us */
+    if (G_IS_TLS_CONNECTION (base))
+      g_object_get (base, "base-io-stream", &base, NULL);
+    else
+      g_object_ref (base);
+    if (G_IS_SOCKET_CONNECTION (base))
+      g_socket_close (g_socket_connection_get_socket (G_SOCKET_CONNECTION
+              (base)), NULL);
+    g_object_unref (base);
+    g_clear_object (&o->stream);
+  }
+  g_clear_object (&o->client);
+  g_clear_pointer (&o->session, cf_rtmp_client_session_free);
+  g_clear_pointer (&o->pending, g_bytes_unref);
+  g_queue_clear_full (&o->inject, (GDestroyNotify) cf_output_tag_unref);
+  o->publishing = FALSE;
+}
+
+static gboolean
+backoff_done (gpointer data)
+{
+  CfOutput *o = data;
+
+  g_source_unref (o->backoff);
+  o->backoff = NULL;
+  output_connect (o);
+  return G_SOURCE_REMOVE;
+}
+
+/* loop thread: something went wrong with the connection */
+static void
+output_fail (CfOutput * o, const gchar * error)
+{
+  guint delay;
+  gboolean enabled;
+
+  output_close (o);
+
+  g_mutex_lock (&o->lock);
+  enabled = o->enabled && !o->destroyed && !o->suspended;
+  g_mutex_unlock (&o->lock);
+  if (!enabled)
+    return;
+
+  o->attempts++;
+  if (o->config.max_reconnects >= 0 &&
+      o->attempts > (guint) o->config.max_reconnects) {
+    set_state (o, CF_OUTPUT_STATE_FAILED, error);
+    return;
+  }
+
+  delay = BACKOFF_INITIAL_MS << MIN (o->attempts - 1, 5);
+  delay = MIN (delay, BACKOFF_MAX_MS);
+  g_mutex_lock (&o->lock);
+  o->reconnects++;
+  g_mutex_unlock (&o->lock);
+  set_state (o, CF_OUTPUT_STATE_RECONNECTING, error);
+  GST_DEBUG ("output %s: retrying in %u ms", o->uid, delay);
+  o->backoff = g_timeout_source_new (delay);
+  g_source_set_callback (o->backoff, backoff_done, o, NULL);
+  g_source_attach (o->backoff, loop.context);
+}
+
+static gboolean
+on_timer (gpointer data)
+{
+  CfOutput *o = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!o->publishing && now - o->phase_start > CONNECT_TIMEOUT_US) {
+    output_fail (o, "timed out connecting and publishing");
+    return G_SOURCE_REMOVE;
+  }
+  if (o->publishing && o->pending && now - o->last_progress >
+      STALL_TIMEOUT_US) {
+    output_fail (o, "the destination stopped reading");
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Drops the queue up to its newest keyframe: a (re)connected output starts
+ * there, not at stale data. Lock held. */
+static void
+trim_to_last_keyframe_locked (CfOutput * o)
+{
+  GList *l, *last = NULL;
+
+  for (l = o->queue.tail; l; l = l->prev) {
+    CfOutputTag *t = l->data;
+
+    if (t->keyframe || (!o->has_video && t->type == GST_CFLIVE_FLV_TAG_AUDIO
+            && !t->header)) {
+      last = l;
+      break;
+    }
+  }
+  if (!last)
+    return;
+  while (o->queue.head != last) {
+    CfOutputTag *t = g_queue_pop_head (&o->queue);
+
+    o->queued_bytes -= t->body_size;
+    cf_output_tag_unref (t);
+  }
+}
+
+/* Next tag to send, with the keyframe gating; loop thread */
+static CfOutputTag *
+next_tag (CfOutput * o)
+{
+  CfOutputTag *t;
+
+  if ((t = g_queue_pop_head (&o->inject)))
+    return t;
+
+  g_mutex_lock (&o->lock);
+  if (o->restart_gop) {
+    o->restart_gop = FALSE;
+    o->need_keyframe = TRUE;
+  }
+  while ((t = g_queue_pop_head (&o->queue))) {
+    gboolean key;
+
+    o->queued_bytes -= t->body_size;
+    if (t->hdr_kind == HDR_VIDEO || t->type == GST_CFLIVE_FLV_TAG_VIDEO)
+      o->has_video = TRUE;
+    key = t->keyframe || (!o->has_video && !t->header &&
+        t->type == GST_CFLIVE_FLV_TAG_AUDIO);
+
+    if (!o->need_keyframe)
+      break;
+    if (key) {
+      guint i;
+
+      /* the headers current at this keyframe, then the keyframe */
+      o->need_keyframe = FALSE;
+      for (i = 0; i < N_HDR; i++)
+        if (t->hdr[i])
+          g_queue_push_tail (&o->inject, cf_output_tag_ref (t->hdr[i]));
+      g_queue_push_tail (&o->inject, t);
+      t = g_queue_pop_head (&o->inject);
+      break;
+    }
+    cf_output_tag_unref (t);
+  }
+  g_mutex_unlock (&o->lock);
+  return t;
+}
+
+static gboolean
+on_writable (GObject * stream, gpointer data)
+{
+  CfOutput *o = data;
+
+  g_source_unref (o->write_source);
+  o->write_source = NULL;
+  output_pump (o);
+  return G_SOURCE_REMOVE;
+}
+
+/* loop thread: writes as much as the socket takes */
+static void
+output_pump (CfOutput * o)
+{
+  GPollableOutputStream *os;
+
+  if (!o->stream || o->write_source)
+    return;
+  os = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (o->stream));
+
+  while (TRUE) {
+    g_autoptr (GError) err = NULL;
+    gconstpointer data;
+    gsize size;
+    gssize n;
+
+    if (!o->pending) {
+      GByteArray *ctl = cf_rtmp_client_session_get_output (o->session);
+
+      if (ctl->len > 0) {
+        o->pending = g_bytes_new (ctl->data, ctl->len);
+        g_byte_array_set_size (ctl, 0);
+      } else if (o->publishing) {
+        CfOutputTag *t = next_tag (o);
+
+        if (!t)
+          return;
+        o->pending = tag_get_chunks (t,
+            cf_rtmp_client_session_get_chunk_size (o->session),
+            cf_rtmp_client_session_get_stream_id (o->session));
+        if (!t->header) {
+          g_mutex_lock (&o->lock);
+          o->frames_sent++;
+          g_mutex_unlock (&o->lock);
+        }
+        cf_output_tag_unref (t);
+      } else {
+        return;
+      }
+      o->pending_off = 0;
+      o->last_progress = g_get_monotonic_time ();
+    }
+
+    data = g_bytes_get_data (o->pending, &size);
+    n = g_pollable_output_stream_write_nonblocking (os,
+        (const guint8 *) data + o->pending_off, size - o->pending_off, NULL,
+        &err);
+    if (n < 0) {
+      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+        o->write_source = g_pollable_output_stream_create_source (os, NULL);
+        g_source_set_callback (o->write_source, G_SOURCE_FUNC (on_writable),
+            o, NULL);
+        g_source_attach (o->write_source, loop.context);
+        return;
+      }
+      output_fail (o, err->message);
+      return;
+    }
+    o->pending_off += n;
+    o->last_progress = g_get_monotonic_time ();
+    g_mutex_lock (&o->lock);
+    o->bytes_sent += n;
+    g_mutex_unlock (&o->lock);
+    if (o->pending_off == size)
+      g_clear_pointer (&o->pending, g_bytes_unref);
+  }
+}
+
+static gboolean
+on_readable (GObject * stream, gpointer data)
+{
+  CfOutput *o = data;
+  guint8 buf[READ_SIZE];
+  guint i;
+
+  for (i = 0; i < 8; i++) {
+    g_autoptr (GError) err = NULL;
+    gssize n = g_pollable_input_stream_read_nonblocking
+        (G_POLLABLE_INPUT_STREAM (stream), buf, sizeof (buf), NULL, &err);
+
+    if (n < 0) {
+      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      output_fail (o, err->message);
+      return G_SOURCE_REMOVE;
+    }
+    if (n == 0) {
+      output_fail (o, "the destination closed the connection");
+      return G_SOURCE_REMOVE;
+    }
+    if (!cf_rtmp_client_session_feed (o->session, buf, n, &err)) {
+      output_fail (o, err->message);
+      return G_SOURCE_REMOVE;
+    }
+    if (!o->publishing && cf_rtmp_client_session_get_state (o->session) ==
+        CF_RTMP_CLIENT_STATE_PUBLISHING) {
+      o->publishing = TRUE;
+      o->attempts = 0;
+      g_mutex_lock (&o->lock);
+      o->need_keyframe = TRUE;
+      trim_to_last_keyframe_locked (o);
+      g_mutex_unlock (&o->lock);
+      set_state (o, CF_OUTPUT_STATE_CONNECTED, NULL);
+    }
+  }
+  output_pump (o);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+accept_any_certificate (GTlsConnection * conn, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, gpointer data)
+{
+  return TRUE;
+}
+
+static void
+on_client_event (GSocketClient * client, GSocketClientEvent event,
+    GSocketConnectable * connectable, GIOStream * connection, gpointer data)
+{
+  CfOutput *o = data;
+
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING && !o->config.tls_validate)
+    g_signal_connect (connection, "accept-certificate",
+        G_CALLBACK (accept_any_certificate), NULL);
+}
+
+static void
+on_connected (GObject * source, GAsyncResult * res, gpointer data)
+{
+  CfOutput *o = data;
+  g_autoptr (GError) err = NULL;
+  GSocketConnection *conn;
+  GPollableInputStream *is;
+
+  conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source),
+      res, &err);
+  if (!conn) {
+    if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      output_fail (o, err->message);
+    output_unref (o);
+    return;
+  }
+  if (!o->cancellable || g_cancellable_is_cancelled (o->cancellable)) {
+    g_object_unref (conn);
+    output_unref (o);
+    return;
+  }
+
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP,
+      TCP_NODELAY, 1, NULL);
+  /* the connect timeout must not end an idle, healthy connection (the
+   * encoder may be away): stalls are found by the output's own timer */
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 0);
+  o->stream = G_IO_STREAM (conn);
+  o->session = cf_rtmp_client_session_new (o->url.tc_url, o->url.app,
+      o->url.stream_key, NULL);
+  cf_rtmp_client_session_start (o->session);
+
+  is = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (o->stream));
+  o->read_source = g_pollable_input_stream_create_source (is, NULL);
+  g_source_set_callback (o->read_source, G_SOURCE_FUNC (on_readable), o,
+      NULL);
+  g_source_attach (o->read_source, loop.context);
+  output_pump (o);
+  output_unref (o);
+}
+
+/* loop thread */
+static void
+output_connect (CfOutput * o)
+{
+  gboolean enabled;
+
+  g_mutex_lock (&o->lock);
+  enabled = o->enabled && !o->destroyed && !o->suspended;
+  g_mutex_unlock (&o->lock);
+  if (!enabled || o->client)
+    return;
+
+  if (g_str_equal (o->url.scheme, "srt")) {
+    set_state (o, CF_OUTPUT_STATE_FAILED,
+        "SRT destinations are not supported yet");
+    return;
+  }
+
+  set_state (o, o->attempts ? CF_OUTPUT_STATE_RECONNECTING :
+      CF_OUTPUT_STATE_CONNECTING, NULL);
+  o->phase_start = g_get_monotonic_time ();
+  o->client = g_socket_client_new ();
+  g_socket_client_set_timeout (o->client, 10);
+  if (g_str_equal (o->url.scheme, "rtmps")) {
+    g_socket_client_set_tls (o->client, TRUE);
+    g_signal_connect (o->client, "event", G_CALLBACK (on_client_event), o);
+  }
+  o->cancellable = g_cancellable_new ();
+  o->timer = g_timeout_source_new (500);
+  g_source_set_callback (o->timer, on_timer, o, NULL);
+  g_source_attach (o->timer, loop.context);
+  g_socket_client_connect_to_host_async (o->client, o->url.host, o->url.port,
+      o->cancellable, on_connected, output_ref (o));
+}
+
+static gboolean
+kick_dispatch (GSource * source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs kick_funcs = { NULL, NULL, kick_dispatch, NULL, };
+
+static gboolean
+on_kick (gpointer data)
+{
+  CfOutput *o = data;
+
+  g_source_set_ready_time (o->kick, -1);
+  g_mutex_lock (&o->lock);
+  o->kick_pending = FALSE;
+  g_mutex_unlock (&o->lock);
+  output_pump (o);
+  return G_SOURCE_CONTINUE;
+}
+
+CfOutput *
+cf_output_new (const gchar * uid, CfOutputUrl * url,
+    const CfOutputConfig * config, gboolean enabled, CfOutputStateFunc func,
+    gpointer user_data, GDestroyNotify notify)
+{
+  CfOutput *o = g_new0 (CfOutput, 1);
+
+  loop_init ();
+  o->ref = 1;
+  o->uid = g_strdup (uid);
+  o->url = *url;
+  memset (url, 0, sizeof (*url));
+  o->safe_url = cf_output_url_to_safe_string (&o->url);
+  o->config = *config;
+  o->func = func;
+  o->user_data = user_data;
+  o->notify = notify;
+  o->enabled = enabled;
+  o->need_keyframe = TRUE;
+  o->state = enabled ? CF_OUTPUT_STATE_CONNECTING : CF_OUTPUT_STATE_DISABLED;
+  g_mutex_init (&o->lock);
+  g_rec_mutex_init (&o->cb_lock);
+  g_queue_init (&o->queue);
+  g_queue_init (&o->inject);
+
+  /* a source the streaming thread makes ready without allocating */
+  o->kick = g_source_new (&kick_funcs, sizeof (GSource));
+  g_source_set_ready_time (o->kick, -1);
+  g_source_set_callback (o->kick, on_kick, o, NULL);
+  return o;
+}
+
+const gchar *
+cf_output_get_uid (CfOutput * o)
+{
+  return o->uid;
+}
+
+static gboolean
+start_cb (gpointer data)
+{
+  CfOutput *o = data;
+
+  if (!o->kick)
+    return G_SOURCE_REMOVE;
+  if (!g_source_get_context (o->kick))
+    g_source_attach (o->kick, loop.context);
+  o->attempts = 0;
+  output_connect (o);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+suspend_cb (gpointer data)
+{
+  CfOutput *o = data;
+
+  output_close (o);
+  remove_source (&o->backoff);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+defer (GSourceFunc func, CfOutput * o)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, func, output_ref (o),
+      (GDestroyNotify) output_unref);
+  g_source_attach (idle, loop.context);
+  g_source_unref (idle);
+}
+
+void
+cf_output_start (CfOutput * o)
+{
+  g_mutex_lock (&o->lock);
+  o->suspended = FALSE;
+  g_mutex_unlock (&o->lock);
+  defer (start_cb, o);
+}
+
+void
+cf_output_suspend (CfOutput * o)
+{
+  g_mutex_lock (&o->lock);
+  o->suspended = TRUE;
+  g_queue_clear_full (&o->queue, (GDestroyNotify) cf_output_tag_unref);
+  o->queued_bytes = 0;
+  o->need_keyframe = TRUE;
+  g_mutex_unlock (&o->lock);
+  defer (suspend_cb, o);
+}
+
+static gboolean
+destroy_cb (gpointer data)
+{
+  CfOutput *o = data;
+
+  /* a clean end for the destination, as far as the socket takes it now */
+  if (o->publishing && o->session && !o->pending) {
+    GPollableOutputStream *os =
+        G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (o->stream));
+    GByteArray *ctl;
+
+    cf_rtmp_client_session_unpublish (o->session);
+    ctl = cf_rtmp_client_session_get_output (o->session);
+    g_pollable_output_stream_write_nonblocking (os, ctl->data, ctl->len, NULL,
+        NULL);
+  }
+  output_close (o);
+  remove_source (&o->backoff);
+  if (o->kick) {
+    g_source_destroy (o->kick);
+    g_source_unref (o->kick);
+    o->kick = NULL;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+void
+cf_output_destroy (CfOutput * o)
+{
+  g_rec_mutex_lock (&o->cb_lock);
+  g_mutex_lock (&o->lock);
+  o->destroyed = TRUE;
+  g_mutex_unlock (&o->lock);
+  g_rec_mutex_unlock (&o->cb_lock);
+  defer (destroy_cb, o);
+  output_unref (o);
+}
+
+void
+cf_output_push (CfOutput * o, CfOutputTag * tag)
+{
+  gboolean kick = FALSE;
+  guint64 dropped = 0;
+
+  g_mutex_lock (&o->lock);
+  if (!o->enabled || o->destroyed || o->suspended ||
+      o->state == CF_OUTPUT_STATE_FAILED) {
+    g_mutex_unlock (&o->lock);
+    return;
+  }
+  g_queue_push_tail (&o->queue, cf_output_tag_ref (tag));
+  o->queued_bytes += tag->body_size;
+
+  /* over the bounds: only this output loses frames, up to a keyframe */
+  if (o->queued_bytes > o->config.max_queue_bytes ||
+      (o->queue.length > 1 && (guint64) (tag->ts - ((CfOutputTag *)
+                  o->queue.head->data)->ts) * GST_MSECOND >
+          o->config.max_queue_time)) {
+    CfOutputTag *t;
+
+    while ((t = g_queue_pop_head (&o->queue))) {
+      if (!t->header)
+        dropped++;
+      cf_output_tag_unref (t);
+    }
+    o->queued_bytes = 0;
+    o->frames_dropped += dropped;
+    o->restart_gop = TRUE;
+  }
+  if (!o->kick_pending) {
+    o->kick_pending = TRUE;
+    kick = TRUE;
+  }
+  g_mutex_unlock (&o->lock);
+
+  if (dropped)
+    GST_INFO ("output %s is behind: dropped %" G_GUINT64_FORMAT " frames, "
+        "waiting for a keyframe", o->uid, dropped);
+  if (kick)
+    g_source_set_ready_time (o->kick, 0);
+}
+
+static gboolean
+enable_cb (gpointer data)
+{
+  CfOutput *o = data;
+  gboolean enabled;
+
+  g_mutex_lock (&o->lock);
+  enabled = o->enabled;
+  g_mutex_unlock (&o->lock);
+
+  if (enabled) {
+    o->attempts = 0;
+    output_connect (o);
+  } else {
+    output_close (o);
+    remove_source (&o->backoff);
+    set_state (o, CF_OUTPUT_STATE_DISABLED, NULL);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+void
+cf_output_set_enabled (CfOutput * o, gboolean enabled)
+{
+  g_mutex_lock (&o->lock);
+  if (o->enabled == enabled) {
+    g_mutex_unlock (&o->lock);
+    return;
+  }
+  o->enabled = enabled;
+  g_queue_clear_full (&o->queue, (GDestroyNotify) cf_output_tag_unref);
+  o->queued_bytes = 0;
+  o->need_keyframe = TRUE;
+  g_mutex_unlock (&o->lock);
+  defer (enable_cb, o);
+}
+
+gboolean
+cf_output_get_enabled (CfOutput * o)
+{
+  gboolean ret;
+
+  g_mutex_lock (&o->lock);
+  ret = o->enabled;
+  g_mutex_unlock (&o->lock);
+  return ret;
+}
+
+void
+cf_output_restart_gop (CfOutput * o)
+{
+  g_mutex_lock (&o->lock);
+  o->restart_gop = TRUE;
+  g_mutex_unlock (&o->lock);
+}
+
+gboolean
+cf_output_is_drained (CfOutput * o)
+{
+  gboolean ret;
+
+  g_mutex_lock (&o->lock);
+  ret = o->queue.length == 0 || o->state != CF_OUTPUT_STATE_CONNECTED;
+  g_mutex_unlock (&o->lock);
+  return ret;
+}
+
+GstStructure *
+cf_output_get_stats (CfOutput * o)
+{
+  GstStructure *s;
+
+  g_mutex_lock (&o->lock);
+  s = gst_structure_new ("output",
+      "uid", G_TYPE_STRING, o->uid,
+      "url", G_TYPE_STRING, o->safe_url,
+      "state", G_TYPE_STRING, cf_output_state_to_string (o->state),
+      "enabled", G_TYPE_BOOLEAN, o->enabled,
+      "last-error", G_TYPE_STRING, o->last_error ? o->last_error : "",
+      "bytes-sent", G_TYPE_UINT64, o->bytes_sent,
+      "frames-sent", G_TYPE_UINT64, o->frames_sent,
+      "frames-dropped", G_TYPE_UINT64, o->frames_dropped,
+      "reconnects", G_TYPE_UINT, o->reconnects,
+      "queued-bytes", G_TYPE_UINT64, (guint64) o->queued_bytes, NULL);
+  g_mutex_unlock (&o->lock);
+  return s;
+}
