@@ -22,7 +22,8 @@
  *
  * The whole input is MPEG-TS. It is fed in pieces whose sizes come from
  * its first byte (a plain TS file, starting with 0x47, goes in SRT-sized
- * messages with a few odd ones), then drained. Every tag must be well
+ * messages with a few odd ones), then drained. With other first bytes the
+ * tag function may also fail after a few tags, as when the element stops. Every tag must be well
  * formed: a known type, a non-empty body, the metadata first and once,
  * timestamps that never decrease per type, a sequence header before the
  * frames, AVCC NAL lengths that add up. Failures must be clean GErrors,
@@ -53,8 +54,11 @@ int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
     } \
   } G_STMT_END
 
+#define FUZZ_ERROR (g_quark_from_static_string ("fuzz-error"))
+
 typedef struct
 {
+  guint fail_at;                /* 0: never */
   guint n_tags;
   gboolean have_last[3];
   guint32 last[3];
@@ -138,6 +142,10 @@ on_tag (guint8 type, guint32 timestamp, GBytes * body, gpointer user_data,
   /* onMetaData first, and only once */
   CHECK ((type == 18) == (st->n_tags == 0));
   st->n_tags++;
+  if (st->n_tags == st->fail_at) {
+    g_set_error (error, FUZZ_ERROR, 1, "refused");
+    return FALSE;
+  }
 
   k = type == 8 ? 0 : type == 9 ? 1 : 2;
   if (st->have_last[k])
@@ -160,9 +168,14 @@ check_error (CfTsRemuxer * remuxer, GError * error)
   GError *again = NULL;
 
   CHECK (error != NULL);
-  CHECK (error->domain == CF_TS_ERROR);
-  CHECK (error->code >= CF_TS_ERROR_NO_SYNC &&
-      error->code <= CF_TS_ERROR_UNSUPPORTED);
+  if (error->domain == FUZZ_ERROR) {
+    /* the tag function's own error, as it set it */
+    CHECK (error->code == 1);
+  } else {
+    CHECK (error->domain == CF_TS_ERROR);
+    CHECK (error->code >= CF_TS_ERROR_NO_SYNC &&
+        error->code <= CF_TS_ERROR_UNSUPPORTED);
+  }
   CHECK (error->message != NULL && error->message[0] != '\0');
   if (error->code == CF_TS_ERROR_UNSUPPORTED)
     CHECK (strstr (error->message, "found: ") != NULL);
@@ -181,10 +194,16 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   CfTsRemuxer *remuxer = cf_ts_remuxer_new (on_tag, &st);
   GError *error = NULL;
   CfTsStats stats;
+  guint64 packets, discontinuities, skipped;
+  gint width, height, profile, level, rate, channels;
+  const gchar *codec;
   gboolean ok = TRUE;
   gsize pos = 0;
   guint i = 0;
   guint8 mode = size > 0 ? data[0] : 0;
+
+  if (mode != 0x47 && (mode & 0x80))
+    st.fail_at = 1 + (mode & 0x0f);
 
   while (pos < size && ok) {
     gsize n;
@@ -213,6 +232,28 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   CHECK (stats.audio_frames == st.audio_frames);
   if (ok)
     CHECK (stats.packets * 188 + stats.skipped_bytes <= stats.bytes);
+  cf_ts_remuxer_get_stats (remuxer, &packets, &discontinuities, &skipped);
+  CHECK (packets == stats.packets);
+  CHECK (discontinuities == stats.discontinuities);
+  CHECK (skipped == stats.skipped_bytes);
+
+  /* what was found, when known (a new PMT forgets it), is sane */
+  cf_ts_remuxer_get_video_info (remuxer, &width, &height, &profile, &level);
+  if (width != 0) {
+    CHECK (width > 0 && width <= 16384 && height > 0 && height <= 32768);
+    CHECK (profile >= 0 && profile <= 255 && level >= 0 && level <= 255);
+  } else {
+    CHECK (height == 0 && profile == -1 && level == -1);
+  }
+  cf_ts_remuxer_get_audio_info (remuxer, &rate, &channels);
+  if (rate != 0)
+    CHECK (rate >= 7350 && rate <= 96000 && channels >= 0 && channels <= 7);
+  else
+    CHECK (channels == -1);
+  codec = cf_ts_remuxer_get_video_codec (remuxer);
+  CHECK (codec == NULL || codec[0] != '\0');
+  codec = cf_ts_remuxer_get_audio_codec (remuxer);
+  CHECK (codec == NULL || codec[0] != '\0');
 
   cf_ts_remuxer_free (remuxer);
   return 0;
