@@ -142,10 +142,6 @@ on_tag (guint8 type, guint32 timestamp, GBytes * body, gpointer user_data,
   /* onMetaData first, and only once */
   CHECK ((type == 18) == (st->n_tags == 0));
   st->n_tags++;
-  if (st->n_tags == st->fail_at) {
-    g_set_error (error, FUZZ_ERROR, 1, "refused");
-    return FALSE;
-  }
 
   k = type == 8 ? 0 : type == 9 ? 1 : 2;
   if (st->have_last[k])
@@ -159,6 +155,11 @@ on_tag (guint8 type, guint32 timestamp, GBytes * body, gpointer user_data,
     check_audio (st, d, n);
   else
     CHECK (n > 13 && memcmp (d, "\x02\x00\x0aonMetaData", 13) == 0);
+
+  if (st->n_tags == st->fail_at) {
+    g_set_error (error, FUZZ_ERROR, 1, "refused");
+    return FALSE;
+  }
   return TRUE;
 }
 
