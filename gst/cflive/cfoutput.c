@@ -47,7 +47,7 @@
 GST_DEBUG_CATEGORY_STATIC (cf_output_debug);
 #define GST_CAT_DEFAULT cf_output_debug
 
-#define CHUNK_SIZE 4096
+#define CHUNK_SIZE CF_RTMP_CLIENT_CHUNK_SIZE
 #define SHARED_STREAM_ID 1
 #define CONNECT_TIMEOUT_US (15 * G_USEC_PER_SEC)
 #define STALL_TIMEOUT_US (10 * G_USEC_PER_SEC)
@@ -192,30 +192,18 @@ _cf_output_tag_get_header_kind (CfOutputTag * tag)
   return tag->hdr_kind;
 }
 
-/* The RTMP chunks of a tag. Script data goes as @setDataFrame. */
+/* The RTMP chunks of a tag, as the client session would write them */
 static GBytes *
 tag_serialize (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id)
 {
-  static const guint8 set_data_frame[] = {
-    0x02, 0x00, 0x0d, '@', 's', 'e', 't', 'D', 'a', 't', 'a', 'F', 'r', 'a',
-    'm', 'e'
-  };
-  gsize prefix = tag->type == GST_CFLIVE_FLV_TAG_SCRIPT ?
-      sizeof (set_data_frame) : 0;
-  guint8 *body = g_malloc (prefix + tag->body_size);
-  GByteArray *out;
-  guint32 csid;
+  guint8 *body = g_malloc (tag->body_size);
+  GByteArray *out = g_byte_array_sized_new (tag->body_size +
+      (tag->body_size / chunk_size + 1) * 8 + 32);
 
-  if (prefix)
-    memcpy (body, set_data_frame, prefix);
-  gst_buffer_extract (tag->buf, GST_CFLIVE_FLV_TAG_HEADER_SIZE, body + prefix,
+  gst_buffer_extract (tag->buf, GST_CFLIVE_FLV_TAG_HEADER_SIZE, body,
       tag->body_size);
-  csid = tag->type == GST_CFLIVE_FLV_TAG_VIDEO ? 7 :
-      tag->type == GST_CFLIVE_FLV_TAG_AUDIO ? 6 : 5;
-  out = g_byte_array_sized_new (prefix + tag->body_size +
-      (tag->body_size / chunk_size + 1) * 8 + 16);
-  cf_rtmp_chunk_write_data (out, chunk_size, csid, tag->type, stream_id,
-      tag->ts, body, prefix + tag->body_size);
+  cf_rtmp_client_write_media_chunks (out, chunk_size, stream_id, tag->type,
+      tag->ts, body, tag->body_size);
   g_free (body);
   return g_byte_array_free_to_bytes (out);
 }
