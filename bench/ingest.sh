@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Ingest benchmark: CPU and memory of one 720p30 4.5 Mbps ingest into
 # `cfliveinputsrc ! fakesink`, over RTMP and over SRT (MPEG-TS, encrypted),
-# measured side by side with nginx-rtmp receiving the same stream at the
-# same time.  See bench/README.md.
+# and over RTMP into `cfliveinputsrc ! cfgopvalidator ! fakesink` (the
+# validator's cost: with - without), measured side by side with nginx-rtmp
+# receiving the same stream at the same time.  See bench/README.md.
 #
-# Usage: bench/ingest.sh [--only nginx|cflive|srt] [--help]
-#   --only cflive   the element over RTMP only; --only srt: over SRT only
+# Usage: bench/ingest.sh [--only nginx|cflive|validator|srt] [--help]
+#   --only cflive     the element over RTMP only; --only srt: over SRT only
+#   --only validator  the element over RTMP, without and with cfgopvalidator
 #
 # Environment:
 #   BUILD_DIR          meson build dir holding the plugin (default <repo>/build)
@@ -65,7 +67,7 @@ log() {
 while [[ $# -gt 0 ]]; do
   case $1 in
     --only)
-      [[ $# -ge 2 ]] || die "--only needs an argument (nginx|cflive|srt)"
+      [[ $# -ge 2 ]] || die "--only needs an argument (nginx|cflive|validator|srt)"
       ONLY=$2
       shift 2
       ;;
@@ -84,14 +86,18 @@ while [[ $# -gt 0 ]]; do
 done
 
 case $ONLY in
-  all | nginx | cflive | srt) ;;
-  *) die "--only takes nginx, cflive or srt, not '$ONLY'" ;;
+  all | nginx | cflive | validator | srt) ;;
+  *) die "--only takes nginx, cflive, validator or srt, not '$ONLY'" ;;
 esac
 [[ $BENCH_SECONDS =~ ^[0-9]+$ && $BENCH_SECONDS -gt 0 ]] ||
   die "BENCH_SECONDS must be a positive integer"
 [[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be an integer"
 
-want() { [[ $ONLY == all || $ONLY == "$1" ]]; }
+# The validator row is read against the plain RTMP row: --only validator
+# runs both.
+want() {
+  [[ $ONLY == all || $ONLY == "$1" ]] || [[ $1 == cflive && $ONLY == validator ]]
+}
 
 # ---------------------------------------------------------------- checks
 
@@ -109,6 +115,10 @@ if want cflive || want srt; then
   [[ -d $BUILD_DIR ]] || die "build dir $BUILD_DIR not found (meson setup build && ninja -C build)"
   inspect=$(GST_PLUGIN_PATH=$BUILD_DIR gst-inspect-1.0 cfliveinputsrc 2>/dev/null) ||
     die "element cfliveinputsrc not found with GST_PLUGIN_PATH=$BUILD_DIR (build the plugin first, or use --only nginx)"
+  if want validator; then
+    GST_PLUGIN_PATH=$BUILD_DIR gst-inspect-1.0 cfgopvalidator >/dev/null 2>&1 ||
+      die "element cfgopvalidator not found with GST_PLUGIN_PATH=$BUILD_DIR (rebuild: ninja -C $BUILD_DIR)"
+  fi
   if want srt; then
     grep -q 'srt-url' <<<"$inspect" ||
       die "this cfliveinputsrc has no srt-url property (rebuild: ninja -C $BUILD_DIR)"
@@ -208,16 +218,17 @@ fi
 
 # ---------------------------------------------------------------- ports
 
-# Two distinct free TCP ports (RTMP: nginx, cfliveinputsrc) and one free UDP
-# port (SRT) on 127.0.0.1, "tcp tcp udp".  The kernel picks them; the UDP
-# port is bind-tested as SOCK_DGRAM and never has the number of either TCP
-# port, so that every port of the run is distinct.
+# Three distinct free TCP ports (RTMP: nginx, cfliveinputsrc, cfliveinputsrc
+# with the validator) and one free UDP port (SRT) on 127.0.0.1, "tcp tcp tcp
+# udp".  The kernel picks them; the UDP port is bind-tested as SOCK_DGRAM and
+# never has the number of a TCP port, so that every port of the run is
+# distinct.
 pick_ports() {
   if command -v python3 >/dev/null 2>&1; then
     python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(2):
+for _ in range(3):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -232,17 +243,17 @@ for _ in range(50):
         break
 if udp is None:
     raise SystemExit("no free UDP port")
-print(tcp[0], tcp[1], udp)
+print(tcp[0], tcp[1], tcp[2], udp)
 for s in socks:
     s.close()
 EOF
   else
     # Fallback: random ports that nothing is listening on / bound to.
     local ports=() p
-    while [[ ${#ports[@]} -lt 3 ]]; do
+    while [[ ${#ports[@]} -lt 4 ]]; do
       p=$((20000 + RANDOM % 40000))
       [[ " ${ports[*]} " == *" $p "* ]] && continue
-      if [[ ${#ports[@]} -lt 2 ]]; then
+      if [[ ${#ports[@]} -lt 3 ]]; then
         is_listening "$p" || ports+=("$p")
       else
         is_listening "$p" || is_udp_bound "$p" || ports+=("$p")
@@ -303,7 +314,7 @@ wait_listening() {
   die "$name did not listen on 127.0.0.1:$port ($proto) within ${timeout}s"
 }
 
-read -r NGINX_PORT CFLIVE_PORT SRT_PORT < <(pick_ports)
+read -r NGINX_PORT CFLIVE_PORT VALIDATOR_PORT SRT_PORT < <(pick_ports)
 [[ -n ${SRT_PORT:-} ]] || die "could not pick free ports"
 
 # ---------------------------------------------------------------- /proc helpers
@@ -454,6 +465,23 @@ if want cflive; then
   URL[cflive]=rtmp://127.0.0.1:$CFLIVE_PORT/live/$STREAM_KEY
   FORMAT[cflive]=flv
   LOGF[cflive]=$TMP_DIR/gst.log
+fi
+
+# The same RTMP ingest with the validator behind the element, in its own
+# gst-launch-1.0 with its own publisher of the same input: its cpu% minus the
+# plain RTMP row's is the validator's share.
+if want validator; then
+  TARGETS+=(validator)
+  LABEL[validator]="cfliveinputsrc+validator (rtmp)"
+  PORT[validator]=$VALIDATOR_PORT
+  PROTO[validator]=tcp
+  start_bg "$TMP_DIR/gst-validator.log" env GST_PLUGIN_PATH="$BUILD_DIR" gst-launch-1.0 \
+    cfliveinputsrc "rtmp-url=rtmp://127.0.0.1:$VALIDATOR_PORT/live" "stream-key=$STREAM_KEY" \
+    ! cfgopvalidator ! fakesink
+  PID[validator]=$STARTED_PID
+  URL[validator]=rtmp://127.0.0.1:$VALIDATOR_PORT/live/$STREAM_KEY
+  FORMAT[validator]=flv
+  LOGF[validator]=$TMP_DIR/gst-validator.log
 fi
 
 # The same element in its own gst-launch-1.0, SRT only (no stream-key: no
@@ -646,21 +674,38 @@ want srt && echo "  srt:  MPEG-TS over SRT (1316-byte packets), AES-128 passphra
 echo "window ${WINDOW}s after ${BENCH_WARMUP}s warm-up, $(nproc) cores; cpu% = % of one core"
 awk -F '\t' '
   { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; pss[NR] = $9
-    if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
+    if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 }
+    if (length($2) > w) w = length($2) }
   END {
-    printf "%-30s %7s %9s %8s %9s %8s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "pss_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
+    # the label column is as wide as the longest label (at least 30)
+    if (w < 30) w = 30
+    lf = "%-" w "s"
+    printf lf " %7s %9s %8s %9s %8s %8s %10s %10s\n", "target", "cpu%", "cpu%_tick", "rss_MiB", "peak_MiB", "pss_MiB", "in_Mbps", "cpu_ratio", "rss_ratio"
     for (i = 1; i <= NR; i++) {
       cr = "-"; rr = "-"
       if (have && key[i] !~ /^pub-/) {
         cr = acpu > 0 ? sprintf("%.2f", cpu[i] / acpu) : "n/a"
         rr = arss > 0 ? sprintf("%.2f", rss[i] / arss) : "n/a"
       }
-      printf "%-30s %7.2f %9.2f %8.1f %9.1f %8s %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], pss[i], mbps[i], cr, rr
+      printf lf " %7.2f %9.2f %8.1f %9.1f %8s %8s %10s %10s\n", label[i], cpu[i], tick[i], rss[i], hwm[i], pss[i], mbps[i], cr, rr
     }
   }' "$DATA"
 echo "(ratios relative to nginx-rtmp; ffmpeg->X rows are the publishers, for reference;"
 echo " cpu% from per-thread schedstat where available, cpu%_tick from /proc/PID/stat, +-${TICK_RES} per tick;"
 echo " in_Mbps is what the publisher wrote: FLV for rtmp, MPEG-TS (about 4% more) for srt)"
+if want validator; then
+  # The validator's share: with - without, same stream, same window.
+  awk -F '\t' -v tick="$TICK_RES" '
+    $1 == "cflive" { c = $3; ct = $4; cr = $5; cs = $8 }
+    $1 == "validator" { v = $3; vt = $4; vr = $5; vs = $8 }
+    END {
+      printf "validator (rtmp, with - without): cpu%% %.2f - %.2f = %+.2f, cpu%%_tick %+.2f, rss %+.1f MiB\n", v, c, v - c, vt - ct, vr - cr
+      if (cs != vs) printf " (the two cpu%% figures come from different sources: %s and %s)\n", vs, cs
+      printf " a difference of two small figures of separate processes on shared cores:\n"
+      printf " a few hundredths either way are noise (one tick is %s); bench/validator.sh\n", tick
+      printf " counts the validator'"'"'s instructions per buffer, which is repeatable\n"
+    }' "$DATA"
+fi
 while IFS=$'\t' read -r key label _ _ _ _ _ src _; do
   [[ $src == schedstat ]] || log "note: cpu% of $label is from clock ticks (threads exited or no schedstat)"
   : "$key"
@@ -675,7 +720,9 @@ if [[ -n $BENCH_JSON ]]; then
   awk -F '\t' -v window="$WINDOW" -v warmup="$BENCH_WARMUP" -v cores="$(nproc)" -v hz="$CLK_TCK" \
     -v srt_latency="$SRT_LATENCY_MS" -v srt_drops="${SRT_UDP_DROPS:-null}" '
     { key[NR] = $1; label[NR] = $2; cpu[NR] = $3; tick[NR] = $4; rss[NR] = $5; hwm[NR] = $6; mbps[NR] = $7; src[NR] = $8; pss[NR] = $9
-      if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 } }
+      if ($1 == "nginx") { acpu = $3; arss = $5; have = 1 }
+      if ($1 == "cflive") { ccpu = $3; ctick = $4; crss = $5; hc = 1 }
+      if ($1 == "validator") { vcpu = $3; vtick = $4; vrss = $5; hv = 1 } }
     function num(v) { return (v == "-" || v == "nan") ? "null" : v }
     END {
       printf "{\n  \"benchmark\": \"ingest\",\n"
@@ -683,6 +730,8 @@ if [[ -n $BENCH_JSON ]]; then
       printf "  \"window_s\": %s,\n  \"warmup_s\": %s,\n  \"cores\": %s,\n  \"clk_tck\": %s,\n", window, warmup, cores, hz
       if (srt_drops != "null")
         printf "  \"srt\": {\"container\": \"mpegts\", \"pkt_size\": 1316, \"encryption\": \"AES-128\", \"latency_ms\": %s, \"udp_drops\": %s},\n", srt_latency, srt_drops
+      if (hc && hv)
+        printf "  \"validator\": {\"cpu_percent_with\": %s, \"cpu_percent_without\": %s, \"cpu_percent_diff\": %.3f, \"cpu_percent_ticks_diff\": %.2f, \"rss_mib_diff\": %.1f},\n", vcpu, ccpu, vcpu - ccpu, vtick - ctick, vrss - crss
       printf "  \"anchor\": \"nginx-rtmp\",\n  \"rows\": [\n"
       for (i = 1; i <= NR; i++) {
         role = key[i] ~ /^pub-/ ? "publisher" : "target"
