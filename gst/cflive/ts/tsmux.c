@@ -72,10 +72,6 @@ G_DEFINE_QUARK (cf-ts-mux-error-quark, cf_ts_mux_error);
 /* The work buffer is released when a PES made it grow past this */
 #define PES_KEEP_SIZE (1024 * 1024)
 
-/* The stream clock follows the latest timestamp; a step back of more than
- * this (ms) restarts it, as when a publisher reconnects */
-#define CLOCK_RESET_MS 5000
-
 static const guint8 aud_nal[] = { 0x00, 0x00, 0x00, 0x01, 0x09, 0xf0 };
 static const guint8 start_code[] = { 0x00, 0x00, 0x00, 0x01 };
 
@@ -109,9 +105,8 @@ struct _CfTsMuxer
   gboolean pmt_video;           /* the streams of the PMT last sent */
   gboolean pmt_audio;
   guint pmt_version;
-  guint32 psi_time;             /* stream clock at the last PAT and PMT */
-  gboolean has_clock;
-  guint32 clock;                /* latest timestamp (ms) */
+  guint32 psi_time;             /* stream time at the last PAT and PMT */
+  guint32 clock;                /* stream time (ms) */
 
   /* continuity counters */
   guint8 cc_pat;
@@ -331,7 +326,7 @@ write_psi (CfTsMuxer * self, GByteArray * out)
   write_section (self, PID_PAT, &self->cc_pat, pat, sizeof (pat), out);
 
   if (self->pmt_video != self->have_avc || self->pmt_audio != self->have_aac) {
-    if (self->stats.psi > 0)
+    if (self->psi_sent)
       self->pmt_version = (self->pmt_version + 1) & 0x1f;
     self->pmt_video = self->have_avc;
     self->pmt_audio = self->have_aac;
@@ -372,27 +367,18 @@ write_psi (CfTsMuxer * self, GByteArray * out)
   self->stats.psi++;
 }
 
-/* Follows the stream time with @ts. A big step back (the publisher
- * restarted) restarts the clock and makes the PAT and PMT due. */
-static void
-update_clock (CfTsMuxer * self, guint32 ts)
-{
-  gint32 d = (gint32) (ts - self->clock);
-
-  if (!self->has_clock || d > 0 || d < -CLOCK_RESET_MS) {
-    if (self->has_clock && d < -CLOCK_RESET_MS)
-      self->psi_sent = FALSE;
-    self->clock = ts;
-    self->has_clock = TRUE;
-  }
-}
-
-/* Whether the PAT and PMT must go before the next PES */
+/* Whether the PAT and PMT must go before the next PES. The stream time is
+ * the DTS of the video, or of the audio before there is video (other
+ * streams can be a little behind): they are due after
+ * CF_TS_MUX_PSI_INTERVAL_MS of it, and when it went back. */
 static gboolean
-psi_due (CfTsMuxer * self, gboolean keyframe)
+psi_due (CfTsMuxer * self, guint32 ts, gboolean video, gboolean keyframe)
 {
-  gint32 since = (gint32) (self->clock - self->psi_time);
+  gint32 since;
 
+  if (video || !self->video_started)
+    self->clock = ts;
+  since = (gint32) (self->clock - self->psi_time);
   return !self->psi_sent || keyframe || self->pmt_video != self->have_avc ||
       self->pmt_audio != self->have_aac || since < 0 ||
       since >= CF_TS_MUX_PSI_INTERVAL_MS;
@@ -405,10 +391,8 @@ write_pes (CfTsMuxer * self, const PesTarget * t, guint32 ts,
     guint64 pcr_ts, gboolean keyframe, GByteArray * out)
 {
   gboolean discont = FALSE;
-  gboolean psi;
+  gboolean psi = psi_due (self, ts, t->pid == CF_TS_MUX_VIDEO_PID, keyframe);
 
-  update_clock (self, ts);
-  psi = psi_due (self, keyframe);
   if (psi)
     write_psi (self, out);
 
