@@ -43,6 +43,9 @@
 #include "cfoutput.h"
 #include "rtmp/rtmpchunk.h"
 #include "rtmp/rtmpclient.h"
+#include "cfsrt.h"
+
+#include <srt/srt.h>
 
 GST_DEBUG_CATEGORY_STATIC (cf_output_debug);
 #define GST_CAT_DEFAULT cf_output_debug
@@ -54,6 +57,9 @@ GST_DEBUG_CATEGORY_STATIC (cf_output_debug);
 #define BACKOFF_INITIAL_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define READ_SIZE 16384
+/* TS bytes per SRT message: 7 packets */
+#define SRT_PAYLOAD 1316
+#define SRT_RETRY_MS 10
 
 /* --- tags --- */
 
@@ -79,6 +85,7 @@ struct _CfOutputTag
 
   GMutex lock;
   GBytes *shared;               /* chunks for CHUNK_SIZE, SHARED_STREAM_ID */
+  GBytes *mpegts;               /* MPEG-TS for SRT outputs, set before push */
 };
 
 static struct
@@ -170,6 +177,7 @@ cf_output_tag_unref (CfOutputTag * tag)
       cf_output_tag_unref (tag->hdr[i]);
   gst_buffer_unref (tag->buf);
   g_clear_pointer (&tag->shared, g_bytes_unref);
+  g_clear_pointer (&tag->mpegts, g_bytes_unref);
   g_mutex_clear (&tag->lock);
   g_free (tag);
 }
@@ -183,6 +191,20 @@ _cf_output_tag_set_headers (CfOutputTag * tag, CfOutputTag ** hdr)
 
   for (i = 0; i < N_HDR; i++)
     tag->hdr[i] = hdr[i] && hdr[i] != tag ? cf_output_tag_ref (hdr[i]) : NULL;
+}
+
+void _cf_output_tag_set_ts (CfOutputTag * tag, GBytes * ts);
+void
+_cf_output_tag_set_ts (CfOutputTag * tag, GBytes * ts)
+{
+  tag->mpegts = ts;
+}
+
+GstBuffer *_cf_output_tag_get_buffer (CfOutputTag * tag);
+GstBuffer *
+_cf_output_tag_get_buffer (CfOutputTag * tag)
+{
+  return tag->buf;
 }
 
 gint _cf_output_tag_get_header_kind (CfOutputTag * tag);
@@ -262,8 +284,38 @@ cf_output_url_parse (const gchar * url, const gchar * stream_key,
   else
     out->port = g_str_equal (out->scheme, "rtmps") ? 443 : 1935;
 
-  if (g_str_equal (out->scheme, "srt"))
+  if (g_str_equal (out->scheme, "srt")) {
+    const gchar *query = g_uri_get_query (uri);
+    g_autoptr (GHashTable) params = query ?
+        g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL) : NULL;
+    const gchar *v;
+
+    if (g_uri_get_port (uri) <= 0) {
+      cf_output_url_clear (out);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "'%s' needs a port (srt://host:port?streamid=...)", url);
+      return FALSE;
+    }
+    out->latency = 120;
+    if (params) {
+      out->srt_stream_id = g_strdup (g_hash_table_lookup (params,
+              "streamid"));
+      out->srt_passphrase = g_strdup (g_hash_table_lookup (params,
+              "passphrase"));
+      if ((v = g_hash_table_lookup (params, "latency")))
+        out->latency = (guint) g_ascii_strtoull (v, NULL, 10);
+    }
+    if (stream_key && *stream_key && !out->srt_stream_id)
+      out->srt_stream_id = g_strdup (stream_key);
+    if (out->srt_passphrase && (strlen (out->srt_passphrase) < 10 ||
+            strlen (out->srt_passphrase) > 79)) {
+      cf_output_url_clear (out);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "the SRT passphrase of '%s' must have 10 to 79 characters", url);
+      return FALSE;
+    }
     return TRUE;
+  }
 
   path = g_uri_get_path (uri);
   while (*path == '/')
@@ -310,6 +362,10 @@ cf_output_url_clear (CfOutputUrl * url)
     memset (url->stream_key, 0, strlen (url->stream_key));
   g_clear_pointer (&url->stream_key, g_free);
   g_clear_pointer (&url->tc_url, g_free);
+  g_clear_pointer (&url->srt_stream_id, g_free);
+  if (url->srt_passphrase)
+    memset (url->srt_passphrase, 0, strlen (url->srt_passphrase));
+  g_clear_pointer (&url->srt_passphrase, g_free);
 }
 
 gchar *
@@ -318,7 +374,9 @@ cf_output_url_to_safe_string (const CfOutputUrl * url)
   g_autofree gchar *key = gst_cflive_secret_redact (url->stream_key);
 
   if (g_str_equal (url->scheme, "srt"))
-    return g_strdup_printf ("srt://%s:%u", url->host, url->port);
+    return g_strdup_printf ("srt://%s:%u?streamid=%s%s", url->host,
+        url->port, url->srt_stream_id ? url->srt_stream_id : "",
+        url->srt_passphrase ? "&passphrase=****" : "");
   return g_strdup_printf ("%s/%s", url->tc_url, key);
 }
 
@@ -365,6 +423,9 @@ struct _CfOutput
   GSource *read_source;
   GSource *write_source;
   CfRtmpClientSession *session;
+  gboolean srt;                 /* an SRT destination */
+  SRTSOCKET srt_sock;
+  GSource *srt_retry;
   gboolean publishing;
   gboolean need_keyframe;
   gboolean has_video;
@@ -477,6 +538,11 @@ output_close (CfOutput * o)
   }
   g_clear_object (&o->client);
   g_clear_pointer (&o->session, cf_rtmp_client_session_free);
+  remove_source (&o->srt_retry);
+  if (o->srt_sock != SRT_INVALID_SOCK) {
+    srt_close (o->srt_sock);
+    o->srt_sock = SRT_INVALID_SOCK;
+  }
   g_clear_pointer (&o->pending, g_bytes_unref);
   g_queue_clear_full (&o->inject, (GDestroyNotify) cf_output_tag_unref);
   o->publishing = FALSE;
@@ -614,6 +680,211 @@ next_tag (CfOutput * o)
   return t;
 }
 
+/* --- SRT destinations (loop thread) --- */
+
+static void output_pump_srt (CfOutput * o);
+
+static gboolean
+srt_retry_cb (gpointer data)
+{
+  CfOutput *o = data;
+
+  g_source_unref (o->srt_retry);
+  o->srt_retry = NULL;
+  output_pump_srt (o);
+  return G_SOURCE_REMOVE;
+}
+
+/* The connection is polled: libsrt's sockets do not live in a main
+ * context. Every 50 ms while connecting, for breakage and stalls after. */
+static gboolean
+srt_poll (gpointer data)
+{
+  CfOutput *o = data;
+  gint64 now = g_get_monotonic_time ();
+  SRT_SOCKSTATUS st = srt_getsockstate (o->srt_sock);
+
+  switch (st) {
+    case SRTS_CONNECTED:
+      if (!o->publishing) {
+        o->publishing = TRUE;
+        o->attempts = 0;
+        g_mutex_lock (&o->lock);
+        o->need_keyframe = TRUE;
+        trim_to_last_keyframe_locked (o);
+        g_mutex_unlock (&o->lock);
+        set_state (o, CF_OUTPUT_STATE_CONNECTED, NULL);
+        output_pump_srt (o);
+      } else if (o->pending && now - o->last_progress > STALL_TIMEOUT_US) {
+        output_fail (o, "the destination stopped reading");
+        return G_SOURCE_REMOVE;
+      }
+      return G_SOURCE_CONTINUE;
+    case SRTS_INIT:
+    case SRTS_OPENED:
+    case SRTS_CONNECTING:
+      if (now - o->phase_start > CONNECT_TIMEOUT_US) {
+        output_fail (o, "timed out connecting");
+        return G_SOURCE_REMOVE;
+      }
+      return G_SOURCE_CONTINUE;
+    default:{
+      int reason = srt_getrejectreason (o->srt_sock);
+      g_autofree gchar *msg = g_strdup_printf ("SRT connection %s: %s",
+          o->publishing ? "broken" : "refused",
+          reason ? srt_rejectreason_str (reason) : "closed by the peer");
+
+      output_fail (o, msg);
+      return G_SOURCE_REMOVE;
+    }
+  }
+}
+
+static void
+srt_start (CfOutput * o, GInetAddress * addr)
+{
+  g_autoptr (GSocketAddress) saddr = g_inet_socket_address_new (addr,
+      o->url.port);
+  struct sockaddr_storage native;
+  gboolean no = FALSE;
+  gint live = SRTT_LIVE, latency = o->url.latency;
+
+  if (!g_socket_address_to_native (saddr, &native, sizeof (native), NULL)) {
+    output_fail (o, "cannot use the destination address");
+    return;
+  }
+  o->srt_sock = srt_create_socket ();
+  srt_setsockflag (o->srt_sock, SRTO_TRANSTYPE, &live, sizeof (live));
+  srt_setsockflag (o->srt_sock, SRTO_SNDSYN, &no, sizeof (no));
+  srt_setsockflag (o->srt_sock, SRTO_RCVSYN, &no, sizeof (no));
+  srt_setsockflag (o->srt_sock, SRTO_LATENCY, &latency, sizeof (latency));
+  if (o->url.srt_stream_id)
+    srt_setsockflag (o->srt_sock, SRTO_STREAMID, o->url.srt_stream_id,
+        strlen (o->url.srt_stream_id));
+  if (o->url.srt_passphrase)
+    srt_setsockflag (o->srt_sock, SRTO_PASSPHRASE, o->url.srt_passphrase,
+        strlen (o->url.srt_passphrase));
+
+  if (srt_connect (o->srt_sock, (struct sockaddr *) &native,
+          g_socket_address_get_native_size (saddr)) == SRT_ERROR) {
+    output_fail (o, srt_getlasterror_str ());
+    return;
+  }
+  remove_source (&o->timer);
+  o->timer = g_timeout_source_new (50);
+  g_source_set_callback (o->timer, srt_poll, o, NULL);
+  g_source_attach (o->timer, loop.context);
+}
+
+static void
+on_srt_resolved (GObject * source, GAsyncResult * res, gpointer data)
+{
+  CfOutput *o = data;
+  g_autoptr (GError) err = NULL;
+  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res,
+      &err);
+
+  if (!addrs) {
+    if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      output_fail (o, err->message);
+  } else {
+    if (o->cancellable && !g_cancellable_is_cancelled (o->cancellable))
+      srt_start (o, addrs->data);
+    g_resolver_free_addresses (addrs);
+  }
+  output_unref (o);
+}
+
+static void
+output_connect_srt (CfOutput * o)
+{
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string
+      (o->url.host);
+
+  cf_srt_library_init ();
+  if (addr) {
+    srt_start (o, addr);
+  } else {
+    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+
+    g_resolver_lookup_by_name_async (resolver, o->url.host, o->cancellable,
+        on_srt_resolved, output_ref (o));
+  }
+}
+
+/* Next tag with MPEG-TS to send, from a keyframe on */
+static CfOutputTag *
+next_tag_srt (CfOutput * o)
+{
+  CfOutputTag *t;
+
+  g_mutex_lock (&o->lock);
+  if (o->restart_gop) {
+    o->restart_gop = FALSE;
+    o->need_keyframe = TRUE;
+  }
+  while ((t = g_queue_pop_head (&o->queue))) {
+    o->queued_bytes -= t->body_size;
+    if (t->hdr_kind == HDR_VIDEO || t->type == GST_CFLIVE_FLV_TAG_VIDEO)
+      o->has_video = TRUE;
+    if (t->mpegts && (!o->need_keyframe || t->keyframe || (!o->has_video &&
+                t->type == GST_CFLIVE_FLV_TAG_AUDIO))) {
+      o->need_keyframe = FALSE;
+      break;
+    }
+    cf_output_tag_unref (t);
+  }
+  g_mutex_unlock (&o->lock);
+  return t;
+}
+
+static void
+output_pump_srt (CfOutput * o)
+{
+  if (o->srt_retry || o->srt_sock == SRT_INVALID_SOCK)
+    return;
+
+  while (o->publishing) {
+    gconstpointer data;
+    gsize size, n;
+
+    if (!o->pending) {
+      CfOutputTag *t = next_tag_srt (o);
+
+      if (!t)
+        return;
+      o->pending = g_bytes_ref (t->mpegts);
+      o->pending_off = 0;
+      g_mutex_lock (&o->lock);
+      o->frames_sent++;
+      g_mutex_unlock (&o->lock);
+      cf_output_tag_unref (t);
+    }
+
+    data = g_bytes_get_data (o->pending, &size);
+    n = MIN (SRT_PAYLOAD, size - o->pending_off);
+    if (srt_sendmsg2 (o->srt_sock, (const char *) data + o->pending_off, n,
+            NULL) == SRT_ERROR) {
+      if (srt_getlasterror (NULL) == SRT_EASYNCSND) {
+        /* the send buffer is full: try again shortly */
+        o->srt_retry = g_timeout_source_new (SRT_RETRY_MS);
+        g_source_set_callback (o->srt_retry, srt_retry_cb, o, NULL);
+        g_source_attach (o->srt_retry, loop.context);
+        return;
+      }
+      output_fail (o, srt_getlasterror_str ());
+      return;
+    }
+    o->pending_off += n;
+    o->last_progress = g_get_monotonic_time ();
+    g_mutex_lock (&o->lock);
+    o->bytes_sent += n;
+    g_mutex_unlock (&o->lock);
+    if (o->pending_off == size)
+      g_clear_pointer (&o->pending, g_bytes_unref);
+  }
+}
+
 static gboolean
 on_writable (GObject * stream, gpointer data)
 {
@@ -631,6 +902,10 @@ output_pump (CfOutput * o)
 {
   GPollableOutputStream *os;
 
+  if (o->srt) {
+    output_pump_srt (o);
+    return;
+  }
   if (!o->stream || o->write_source)
     return;
   os = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (o->stream));
@@ -802,18 +1077,19 @@ output_connect (CfOutput * o)
   g_mutex_lock (&o->lock);
   enabled = o->enabled && !o->destroyed && !o->suspended;
   g_mutex_unlock (&o->lock);
-  if (!enabled || o->client)
+  if (!enabled || o->client || o->srt_sock != SRT_INVALID_SOCK)
     return;
-
-  if (g_str_equal (o->url.scheme, "srt")) {
-    set_state (o, CF_OUTPUT_STATE_FAILED,
-        "SRT destinations are not supported yet");
-    return;
-  }
 
   set_state (o, o->attempts ? CF_OUTPUT_STATE_RECONNECTING :
       CF_OUTPUT_STATE_CONNECTING, NULL);
   o->phase_start = g_get_monotonic_time ();
+
+  if (o->srt) {
+    o->cancellable = g_cancellable_new ();
+    output_connect_srt (o);
+    return;
+  }
+
   o->client = g_socket_client_new ();
   g_socket_client_set_timeout (o->client, 10);
   if (g_str_equal (o->url.scheme, "rtmps")) {
@@ -862,6 +1138,8 @@ cf_output_new (const gchar * uid, CfOutputUrl * url,
   o->url = *url;
   memset (url, 0, sizeof (*url));
   o->safe_url = cf_output_url_to_safe_string (&o->url);
+  o->srt = g_str_equal (o->url.scheme, "srt");
+  o->srt_sock = SRT_INVALID_SOCK;
   o->config = *config;
   o->func = func;
   o->user_data = user_data;
@@ -885,6 +1163,12 @@ const gchar *
 cf_output_get_uid (CfOutput * o)
 {
   return o->uid;
+}
+
+gboolean
+cf_output_is_srt (CfOutput * o)
+{
+  return o->srt;
 }
 
 static gboolean

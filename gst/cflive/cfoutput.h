@@ -57,6 +57,10 @@ typedef struct
   gchar *app;                   /* RTMP application (path without the key) */
   gchar *stream_key;            /* RTMP stream name */
   gchar *tc_url;
+  /* SRT: from the query (streamid, passphrase, latency) */
+  gchar *srt_stream_id;
+  gchar *srt_passphrase;
+  guint latency;
 } CfOutputUrl;
 
 gboolean cf_output_url_parse (const gchar * url, const gchar * stream_key,
@@ -99,6 +103,9 @@ gboolean cf_output_get_enabled (CfOutput * output);
 void cf_output_restart_gop (CfOutput * output);
 /* Data still queued or being written */
 gboolean cf_output_is_drained (CfOutput * output);
+
+/* Whether the output is an SRT destination (it sends MPEG-TS) */
+gboolean cf_output_is_srt (CfOutput * output);
 
 /* Appends a structure named "output" with uid, url, state, enabled,
  * last-error, bytes-sent, frames-sent, frames-dropped, reconnects,

@@ -57,6 +57,7 @@
 
 #include "gstcfrestreamsink.h"
 #include "cfoutput.h"
+#include "ts/tsmux.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_cf_restream_sink_debug);
 #define GST_CAT_DEFAULT gst_cf_restream_sink_debug
@@ -94,7 +95,9 @@ static guint signals[LAST_SIGNAL];
 
 /* internal API of cfoutput.c */
 void _cf_output_tag_set_headers (CfOutputTag * tag, CfOutputTag ** hdr);
+void _cf_output_tag_set_ts (CfOutputTag * tag, GBytes * ts);
 gint _cf_output_tag_get_header_kind (CfOutputTag * tag);
+GstBuffer *_cf_output_tag_get_buffer (CfOutputTag * tag);
 
 /* Lock order: the object lock, then an output's own lock (inside
  * cf_output_*). The object lock guards the properties and the output
@@ -117,6 +120,9 @@ struct _GstCfRestreamSink
 
   CfOutputTag *headers[3];
   guint64 tags;
+  guint n_srt;                  /* SRT outputs: the stream is muxed to TS */
+  CfTsMuxer *muxer;             /* streaming thread */
+  gboolean mux_failed;
 };
 
 #define gst_cf_restream_sink_parent_class parent_class
@@ -296,6 +302,7 @@ remove_all_outputs (GstCfRestreamSink * self)
   order = self->order;
   self->order = NULL;
   g_hash_table_remove_all (self->outputs);
+  self->n_srt = 0;
   g_slist_free_full (self->property_uids, g_free);
   self->property_uids = NULL;
   GST_OBJECT_UNLOCK (self);
@@ -314,6 +321,7 @@ gst_cf_restream_sink_finalize (GObject * object)
   g_free (self->outputs_str);
   for (i = 0; i < G_N_ELEMENTS (self->headers); i++)
     g_clear_pointer (&self->headers[i], cf_output_tag_unref);
+  g_clear_pointer (&self->muxer, cf_ts_muxer_free);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -383,6 +391,8 @@ add_output (GstCfRestreamSink * self, const gchar * url,
   g_hash_table_insert (self->outputs, (gpointer) cf_output_get_uid (output),
       output);
   self->order = g_list_append (self->order, output);
+  if (cf_output_is_srt (output))
+    self->n_srt++;
   started = self->started;
   GST_OBJECT_UNLOCK (self);
 
@@ -418,6 +428,8 @@ gst_cf_restream_sink_remove_output (GstCfRestreamSink * self,
   if (output) {
     g_hash_table_remove (self->outputs, uid);
     self->order = g_list_remove (self->order, output);
+    if (cf_output_is_srt (output))
+      self->n_srt--;
   }
   GST_OBJECT_UNLOCK (self);
 
@@ -630,6 +642,8 @@ gst_cf_restream_sink_stop (GstBaseSink * bsink)
 
   for (i = 0; i < G_N_ELEMENTS (self->headers); i++)
     g_clear_pointer (&self->headers[i], cf_output_tag_unref);
+  g_clear_pointer (&self->muxer, cf_ts_muxer_free);
+  self->mux_failed = FALSE;
   return TRUE;
 }
 
@@ -678,12 +692,55 @@ gst_cf_restream_sink_event (GstBaseSink * bsink, GstEvent * event)
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
 }
 
+/* Feeds one FLV tag to the MPEG-TS muxer; returns its packets, or NULL */
+static GBytes *
+mux_tag (GstCfRestreamSink * self, GstBuffer * buf)
+{
+  g_autoptr (GError) err = NULL;
+  guint8 h[GST_CFLIVE_FLV_TAG_HEADER_SIZE];
+  GByteArray *out;
+  GstMapInfo map;
+  gboolean ok;
+  guint32 body_size, ts;
+
+  if (gst_buffer_extract (buf, 0, h, sizeof (h)) != sizeof (h))
+    return NULL;
+  body_size = GST_READ_UINT24_BE (h + 1);
+  ts = GST_READ_UINT24_BE (h + 4) | (h[7] << 24);
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return NULL;
+  if (map.size < GST_CFLIVE_FLV_TAG_HEADER_SIZE + body_size) {
+    gst_buffer_unmap (buf, &map);
+    return NULL;
+  }
+  out = g_byte_array_new ();
+  ok = cf_ts_muxer_push_tag (self->muxer, h[0] & 0x1f, ts,
+      map.data + GST_CFLIVE_FLV_TAG_HEADER_SIZE, body_size, out, &err);
+  gst_buffer_unmap (buf, &map);
+
+  if (!ok) {
+    if (!self->mux_failed)
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+          ("Cannot send this stream to SRT destinations: %s.", err->message),
+          (NULL));
+    self->mux_failed = TRUE;
+    g_byte_array_unref (out);
+    return NULL;
+  }
+  if (out->len == 0) {
+    g_byte_array_unref (out);
+    return NULL;
+  }
+  return g_byte_array_free_to_bytes (out);
+}
+
 static GstFlowReturn
 gst_cf_restream_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 {
   GstCfRestreamSink *self = GST_CF_RESTREAM_SINK (bsink);
   CfOutputTag *tag = cf_output_tag_new (buf);
   gint kind;
+  guint n_srt;
   GList *l;
 
   if (!tag)
@@ -695,6 +752,28 @@ gst_cf_restream_sink_render (GstBaseSink * bsink, GstBuffer * buf)
     self->headers[kind] = cf_output_tag_ref (tag);
   }
   _cf_output_tag_set_headers (tag, self->headers);
+
+  /* muxed once for every SRT destination */
+  GST_OBJECT_LOCK (self);
+  n_srt = self->n_srt;
+  GST_OBJECT_UNLOCK (self);
+  if (n_srt > 0) {
+    if (!self->muxer) {
+      guint i;
+
+      /* a late start: the codec headers first */
+      self->muxer = cf_ts_muxer_new ();
+      for (i = 0; i < G_N_ELEMENTS (self->headers); i++) {
+        if (self->headers[i] && kind != (gint) i) {
+          GBytes *b = mux_tag (self, _cf_output_tag_get_buffer
+              (self->headers[i]));
+          if (b)
+            g_bytes_unref (b);
+        }
+      }
+    }
+    _cf_output_tag_set_ts (tag, mux_tag (self, buf));
+  }
 
   GST_OBJECT_LOCK (self);
   self->tags++;
