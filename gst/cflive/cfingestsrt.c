@@ -44,6 +44,7 @@
 #include <gst/cflive/cflive.h>
 
 #include "cfingest-private.h"
+#include "cfsrt.h"
 #include "ts/tsremux.h"
 
 GST_DEBUG_CATEGORY_STATIC (cf_srt_debug);
@@ -275,6 +276,12 @@ srt_conn_close (SrtConn * conn, CfIngestEndReason reason,
   if (conn->closed)
     return;
   conn->closed = TRUE;
+
+  /* the last video frame only ends with the stream */
+  if (reason != CF_INGEST_END_ERROR && conn->pub.input &&
+      !cf_ts_remuxer_drain (conn->remux, NULL))
+    GST_CAT_DEBUG (cf_srt_debug, "nothing usable at the end of the stream "
+        "from %s", conn->pub.remote);
 
   g_mutex_lock (&hub.lock);
   _cf_ingest_publisher_detach_locked (&conn->pub, reason, detail);
@@ -513,14 +520,13 @@ srt_thread (gpointer data)
   return NULL;
 }
 
-static void
-srt_init (void)
+/* libsrt itself, once per process, for the ingest and the outputs */
+void
+cf_srt_library_init (void)
 {
   static gsize init = 0;
 
   if (g_once_init_enter (&init)) {
-    GST_DEBUG_CATEGORY_INIT (cf_srt_debug, "cfsrt", 0,
-        "cflive SRT ingest");
     GST_DEBUG_CATEGORY_INIT (cf_libsrt_debug, "libsrt", 0,
         "libsrt's own log");
     srt_startup ();
@@ -529,6 +535,19 @@ srt_init (void)
         SRT_LOGF_DISABLE_SEVERITY | SRT_LOGF_DISABLE_EOL);
     srt_setloglevel (gst_debug_category_get_threshold (cf_libsrt_debug) >=
         GST_LEVEL_LOG ? LOG_DEBUG : LOG_NOTICE);
+    g_once_init_leave (&init, 1);
+  }
+}
+
+static void
+srt_init (void)
+{
+  static gsize init = 0;
+
+  if (g_once_init_enter (&init)) {
+    GST_DEBUG_CATEGORY_INIT (cf_srt_debug, "cfsrt", 0,
+        "cflive SRT ingest");
+    cf_srt_library_init ();
     srt.eid = srt_epoll_create ();
     srt_epoll_set (srt.eid, SRT_EPOLL_ENABLE_EMPTY);
     srt.listeners = g_hash_table_new (NULL, NULL);
