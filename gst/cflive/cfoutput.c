@@ -680,6 +680,19 @@ next_tag (CfOutput * o)
   return t;
 }
 
+/* @n more bytes of the pending data (@size in all) went out */
+static void
+advance (CfOutput * o, gsize n, gsize size)
+{
+  o->pending_off += n;
+  o->last_progress = g_get_monotonic_time ();
+  g_mutex_lock (&o->lock);
+  o->bytes_sent += n;
+  g_mutex_unlock (&o->lock);
+  if (o->pending_off == size)
+    g_clear_pointer (&o->pending, g_bytes_unref);
+}
+
 /* --- SRT destinations (loop thread) --- */
 
 static void output_pump_srt (CfOutput * o);
@@ -875,13 +888,7 @@ output_pump_srt (CfOutput * o)
       output_fail (o, srt_getlasterror_str ());
       return;
     }
-    o->pending_off += n;
-    o->last_progress = g_get_monotonic_time ();
-    g_mutex_lock (&o->lock);
-    o->bytes_sent += n;
-    g_mutex_unlock (&o->lock);
-    if (o->pending_off == size)
-      g_clear_pointer (&o->pending, g_bytes_unref);
+    advance (o, n, size);
   }
 }
 
@@ -958,13 +965,7 @@ output_pump (CfOutput * o)
       output_fail (o, err->message);
       return;
     }
-    o->pending_off += n;
-    o->last_progress = g_get_monotonic_time ();
-    g_mutex_lock (&o->lock);
-    o->bytes_sent += n;
-    g_mutex_unlock (&o->lock);
-    if (o->pending_off == size)
-      g_clear_pointer (&o->pending, g_bytes_unref);
+    advance (o, n, size);
   }
 }
 
