@@ -367,18 +367,13 @@ write_psi (CfTsMuxer * self, GByteArray * out)
   self->stats.psi++;
 }
 
-/* Whether the PAT and PMT must go before the next PES. The stream time is
- * the DTS of the video, or of the audio before there is video (other
- * streams can be a little behind): they are due after
- * CF_TS_MUX_PSI_INTERVAL_MS of it, and when it went back. */
+/* Whether the PAT and PMT must go before the next PES: after
+ * CF_TS_MUX_PSI_INTERVAL_MS of stream time, or when it went back */
 static gboolean
-psi_due (CfTsMuxer * self, guint32 ts, gboolean video, gboolean keyframe)
+psi_due (CfTsMuxer * self, gboolean keyframe)
 {
-  gint32 since;
+  gint32 since = (gint32) (self->clock - self->psi_time);
 
-  if (video || !self->video_started)
-    self->clock = ts;
-  since = (gint32) (self->clock - self->psi_time);
   return !self->psi_sent || keyframe || self->pmt_video != self->have_avc ||
       self->pmt_audio != self->have_aac || since < 0 ||
       since >= CF_TS_MUX_PSI_INTERVAL_MS;
@@ -391,8 +386,13 @@ write_pes (CfTsMuxer * self, const PesTarget * t, guint32 ts,
     guint64 pcr_ts, gboolean keyframe, GByteArray * out)
 {
   gboolean discont = FALSE;
-  gboolean psi = psi_due (self, ts, t->pid == CF_TS_MUX_VIDEO_PID, keyframe);
+  gboolean psi;
 
+  /* the stream time is the DTS of the video, or of the audio before there
+   * is video: the other stream may be a little behind */
+  if (t->pid == CF_TS_MUX_VIDEO_PID || !self->video_started)
+    self->clock = ts;
+  psi = psi_due (self, keyframe);
   if (psi)
     write_psi (self, out);
 

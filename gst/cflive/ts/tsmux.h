@@ -37,8 +37,9 @@ G_BEGIN_DECLS
  * on CF_TS_MUX_AUDIO_PID. A stream is in the PMT once its sequence header
  * was pushed; the PCR is on the video PID, or on the audio PID while there
  * is no video. The PAT and PMT go before every video keyframe, whenever
- * the PMT changes (its version is then incremented) and at least every
- * CF_TS_MUX_PSI_INTERVAL_MS of stream time.
+ * the PMT changes (its version is then incremented), and at least every
+ * CF_TS_MUX_PSI_INTERVAL_MS of stream time (the timestamps of the video,
+ * or of the audio before the first video frame) or when it goes back.
  *
  * Video: the AVCDecoderConfigurationRecord gives the NAL length size and
  * the parameter sets. Each frame becomes one PES packet (stream id 0xe0,
@@ -47,12 +48,15 @@ G_BEGIN_DECLS
  * frame (access unit delimiters in them are dropped). Keyframes (FLV frame
  * type 1, or an IDR slice) get the random_access_indicator. The first
  * packet of each video PES carries a PCR CF_TS_MUX_PCR_DELAY ticks before
- * its DTS. Frames before the first keyframe are dropped.
+ * its DTS. Frames before the first keyframe are dropped; end of sequence
+ * tags and video info/command frames are ignored.
  *
  * Audio: the AudioSpecificConfig gives the ADTS profile, sampling
  * frequency index and channel configuration (HE-AAC is written as its AAC
  * LC core, the usual implicit signalling). Each raw frame becomes one PES
- * packet (stream id 0xc0, bounded length) with a 7-byte ADTS header.
+ * packet (stream id 0xc0, bounded length) with a 7-byte ADTS header;
+ * without video, its first packet carries a PCR CF_TS_MUX_PCR_DELAY ticks
+ * before its PTS.
  *
  * Timestamps: 90 kHz = milliseconds * 90 + CF_TS_MUX_TS_OFFSET, modulo
  * 2^33 (so the 2^32 ms wrap of FLV timestamps is the 33-bit wrap of MPEG

@@ -1399,16 +1399,16 @@ GST_START_TEST (test_late_audio)
   for (i = 0; i < tags->len; i++) {
     Tag *tag = g_ptr_array_index (tags, i);
 
-    if (tag->type == 8 && !is_audio_frame (tag))
-      header = tag;
-    else if (tag->type != 8)
+    if (tag->type != 8) {
       g_ptr_array_add (late, tag);
-    else if (tag->ts >= 1000 && header != NULL) {
-      g_ptr_array_add (late, header);
+    } else if (!is_audio_frame (tag)) {
+      header = tag;
+    } else if (tag->ts >= 1000) {
+      if (header != NULL)
+        g_ptr_array_add (late, header);
       header = NULL;
       g_ptr_array_add (late, tag);
-    } else if (tag->ts >= 1000)
-      g_ptr_array_add (late, tag);
+    }
   }
   m = mux_tags (late, 0);
   info = parse_ts (m->ts->data, m->ts->len);
