@@ -122,9 +122,14 @@ check_packets (State * st, const GByteArray * out, gsize from,
 }
 
 static gboolean
-on_tag (guint8 type, guint32 timestamp, GBytes * body, gpointer user_data,
-    GError ** error)
+on_tag (guint8 type, guint32 timestamp G_GNUC_UNUSED, GBytes * body,
+    gpointer user_data, GError ** error G_GNUC_UNUSED)
 {
+  guint *n_tags = user_data;
+
+  CHECK (type == 8 || type == 9 || type == 18);
+  CHECK (g_bytes_get_size (body) > 0);
+  (*n_tags)++;
   return TRUE;
 }
 
@@ -132,7 +137,8 @@ on_tag (guint8 type, guint32 timestamp, GBytes * body, gpointer user_data,
 static void
 check_remux (const GByteArray * ts, const CfTsMuxStats * stats)
 {
-  CfTsRemuxer *remuxer = cf_ts_remuxer_new (on_tag, NULL);
+  guint n_tags = 0;
+  CfTsRemuxer *remuxer = cf_ts_remuxer_new (on_tag, &n_tags);
   GError *error = NULL;
   CfTsStats rs;
 
@@ -149,6 +155,7 @@ check_remux (const GByteArray * ts, const CfTsMuxStats * stats)
   CHECK (rs.dropped_pes == 0);
   CHECK (rs.adts_skipped_bytes == 0);
   CHECK (rs.audio_frames == stats->audio_frames);
+  CHECK (n_tags >= rs.audio_frames + rs.video_frames);
   cf_ts_remuxer_free (remuxer);
 }
 

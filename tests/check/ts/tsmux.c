@@ -1039,7 +1039,7 @@ typedef struct
 
 static gboolean
 collect_tag (guint8 type, guint32 ts, GBytes * body, gpointer user_data,
-    GError ** error)
+    GError ** error G_GNUC_UNUSED)
 {
   Remuxed *r = user_data;
   gsize size;
