@@ -35,6 +35,7 @@
 #include "config.h"
 #endif
 
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -88,6 +89,7 @@ static struct
   GHashTable *listeners;        /* hub.lock: SRTSOCKET -> SrtListener */
   GHashTable *conns;            /* SRT thread: SRTSOCKET -> SrtConn */
   GAsyncQueue *kicks;           /* SrtKick */
+  gint stopping;                /* atomic: the process exits */
 } srt;
 
 static SrtConn *
@@ -469,7 +471,7 @@ srt_thread (gpointer data)
   SRT_EPOLL_EVENT events[MAX_EVENTS];
   gint64 last_check = 0;
 
-  while (TRUE) {
+  while (!g_atomic_int_get (&srt.stopping)) {
     SrtKick *k;
     int n, i;
     gint64 now;
@@ -539,6 +541,17 @@ cf_srt_library_init (void)
   }
 }
 
+/* At exit, before libsrt's static objects are destroyed (this handler was
+ * registered after libsrt was loaded, so it runs first): the SRT thread
+ * must not be in libsrt then */
+static void
+srt_stop_at_exit (void)
+{
+  g_atomic_int_set (&srt.stopping, 1);
+  if (g_thread_self () != srt.thread)
+    g_thread_join (srt.thread);
+}
+
 static void
 srt_init (void)
 {
@@ -554,6 +567,7 @@ srt_init (void)
     srt.conns = g_hash_table_new (NULL, NULL);
     srt.kicks = g_async_queue_new ();
     srt.thread = g_thread_new ("cflive-srt", srt_thread, NULL);
+    atexit (srt_stop_at_exit);
     g_once_init_leave (&init, 1);
   }
 }
