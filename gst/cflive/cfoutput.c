@@ -1271,6 +1271,7 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
 {
   gboolean kick = FALSE;
   guint64 dropped = 0;
+  gint64 span;
 
   g_mutex_lock (&o->lock);
   if (!o->enabled || o->destroyed || o->suspended ||
@@ -1281,11 +1282,13 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
   g_queue_push_tail (&o->queue, cf_output_tag_ref (tag));
   o->queued_bytes += tag->body_size;
 
+  /* tags of different types may come a little out of order (an AVC end of
+   * sequence after the last audio): a tag older than the head is no span */
+  span = (gint32) (tag->ts - ((CfOutputTag *) o->queue.head->data)->ts);
+
   /* over the bounds: only this output loses frames, up to a keyframe */
   if (o->queued_bytes > o->config.max_queue_bytes ||
-      (o->queue.length > 1 && (guint64) (tag->ts - ((CfOutputTag *)
-                  o->queue.head->data)->ts) * GST_MSECOND >
-          o->config.max_queue_time)) {
+      (span > 0 && (guint64) span * GST_MSECOND > o->config.max_queue_time)) {
     CfOutputTag *t;
 
     while ((t = g_queue_pop_head (&o->queue))) {
