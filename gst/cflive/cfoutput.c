@@ -214,9 +214,11 @@ _cf_output_tag_get_header_kind (CfOutputTag * tag)
   return tag->hdr_kind;
 }
 
-/* The RTMP chunks of a tag, as the client session would write them */
+/* The RTMP chunks of a tag at @ts, as the client session would write
+ * them */
 static GBytes *
-tag_serialize (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id)
+tag_serialize (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id,
+    guint32 ts)
 {
   guint8 *body = g_malloc (tag->body_size);
   GByteArray *out = g_byte_array_sized_new (tag->body_size +
@@ -225,23 +227,25 @@ tag_serialize (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id)
   gst_buffer_extract (tag->buf, GST_CFLIVE_FLV_TAG_HEADER_SIZE, body,
       tag->body_size);
   cf_rtmp_client_write_media_chunks (out, chunk_size, stream_id, tag->type,
-      tag->ts, body, tag->body_size);
+      ts, body, tag->body_size);
   g_free (body);
   return g_byte_array_free_to_bytes (out);
 }
 
 static GBytes *
-tag_get_chunks (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id)
+tag_get_chunks (CfOutputTag * tag, guint32 chunk_size, guint32 stream_id,
+    guint32 ts)
 {
   GBytes *ret;
 
-  if (chunk_size != CHUNK_SIZE || stream_id != SHARED_STREAM_ID)
-    return tag_serialize (tag, chunk_size, stream_id);
+  if (chunk_size != CHUNK_SIZE || stream_id != SHARED_STREAM_ID ||
+      ts != tag->ts)
+    return tag_serialize (tag, chunk_size, stream_id, ts);
 
   /* serialised once, by the first output that sends the tag */
   g_mutex_lock (&tag->lock);
   if (!tag->shared)
-    tag->shared = tag_serialize (tag, chunk_size, stream_id);
+    tag->shared = tag_serialize (tag, chunk_size, stream_id, ts);
   ret = g_bytes_ref (tag->shared);
   g_mutex_unlock (&tag->lock);
   return ret;
@@ -430,6 +434,7 @@ struct _CfOutput
   gboolean need_keyframe;
   gboolean has_video;
   GQueue inject;                /* tags to send before the next one */
+  guint32 inject_ts;            /* the time they go out with */
   GBytes *pending;
   gsize pending_off;
   guint attempts;
@@ -637,14 +642,17 @@ trim_to_last_keyframe_locked (CfOutput * o)
   }
 }
 
-/* Next tag to send, with the keyframe gating; loop thread */
+/* Next tag to send, with the keyframe gating, and its timestamp; loop
+ * thread */
 static CfOutputTag *
-next_tag (CfOutput * o)
+next_tag (CfOutput * o, guint32 * ts)
 {
   CfOutputTag *t;
 
-  if ((t = g_queue_pop_head (&o->inject)))
+  if ((t = g_queue_pop_head (&o->inject))) {
+    *ts = o->inject_ts;
     return t;
+  }
 
   g_mutex_lock (&o->lock);
   if (o->restart_gop) {
@@ -659,14 +667,18 @@ next_tag (CfOutput * o)
       o->has_video = TRUE;
     key = t->keyframe || (!o->has_video && !t->header &&
         t->type == GST_CFLIVE_FLV_TAG_AUDIO);
+    *ts = t->ts;
 
     if (!o->need_keyframe)
       break;
     if (key) {
       guint i;
 
-      /* the headers current at this keyframe, then the keyframe */
+      /* the headers current at this keyframe, then the keyframe, all at
+       * its time: the destination's timeline starts there, not at the
+       * (older) time the headers first went by */
       o->need_keyframe = FALSE;
+      o->inject_ts = t->ts;
       for (i = 0; i < N_HDR; i++)
         if (t->hdr[i])
           g_queue_push_tail (&o->inject, cf_output_tag_ref (t->hdr[i]));
@@ -930,13 +942,14 @@ output_pump (CfOutput * o)
         o->pending = g_bytes_new (ctl->data, ctl->len);
         g_byte_array_set_size (ctl, 0);
       } else if (o->publishing) {
-        CfOutputTag *t = next_tag (o);
+        guint32 ts = 0;
+        CfOutputTag *t = next_tag (o, &ts);
 
         if (!t)
           return;
         o->pending = tag_get_chunks (t,
             cf_rtmp_client_session_get_chunk_size (o->session),
-            cf_rtmp_client_session_get_stream_id (o->session));
+            cf_rtmp_client_session_get_stream_id (o->session), ts);
         if (!t->header) {
           g_mutex_lock (&o->lock);
           o->frames_sent++;
