@@ -626,8 +626,8 @@ trim_to_last_keyframe_locked (CfOutput * o)
   for (l = o->queue.tail; l; l = l->prev) {
     CfOutputTag *t = l->data;
 
-    if (t->keyframe || (!o->has_video && t->type == GST_CFLIVE_FLV_TAG_AUDIO
-            && !t->header)) {
+    if (t->keyframe || (!o->has_video && !t->hdr[HDR_VIDEO] &&
+            t->type == GST_CFLIVE_FLV_TAG_AUDIO && !t->header)) {
       last = l;
       break;
     }
@@ -663,7 +663,9 @@ next_tag (CfOutput * o, guint32 * ts)
     gboolean key;
 
     o->queued_bytes -= t->body_size;
-    if (t->hdr_kind == HDR_VIDEO || t->type == GST_CFLIVE_FLV_TAG_VIDEO)
+    /* a video header seen before this output started counts too */
+    if (t->hdr_kind == HDR_VIDEO || t->type == GST_CFLIVE_FLV_TAG_VIDEO ||
+        t->hdr[HDR_VIDEO])
       o->has_video = TRUE;
     key = t->keyframe || (!o->has_video && !t->header &&
         t->type == GST_CFLIVE_FLV_TAG_AUDIO);
