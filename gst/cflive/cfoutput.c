@@ -1339,6 +1339,9 @@ enable_cb (gpointer data)
   g_mutex_unlock (&o->lock);
 
   if (enabled) {
+    /* disabled and enabled again before we got here: a retry may still be
+     * scheduled, this attempt replaces it */
+    remove_source (&o->backoff);
     o->attempts = 0;
     output_connect (o);
   } else {
