@@ -152,20 +152,30 @@ make_certificate (void)
 }
 
 static void
-remove_tmpdir (void)
+remove_tree (const gchar * top)
 {
-  GDir *dir = g_dir_open (tmpdir, 0, NULL);
+  GDir *dir = g_dir_open (top, 0, NULL);
   const gchar *name;
 
   if (dir) {
     while ((name = g_dir_read_name (dir))) {
-      g_autofree gchar *path = g_build_filename (tmpdir, name, NULL);
+      g_autofree gchar *path = g_build_filename (top, name, NULL);
 
-      g_unlink (path);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) &&
+          !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (path);
+      else
+        g_unlink (path);
     }
     g_dir_close (dir);
   }
-  g_rmdir (tmpdir);
+  g_rmdir (top);
+}
+
+static void
+remove_tmpdir (void)
+{
+  remove_tree (tmpdir);
 }
 
 gboolean
@@ -481,6 +491,9 @@ bus_sync_handler (GstBus * bus, GstMessage * msg, gpointer user_data)
 {
   CfTestPipeline *p = user_data;
 
+  if (p->message_func)
+    p->message_func (msg, p->message_data);
+
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_ELEMENT:{
       const GstStructure *s = gst_message_get_structure (msg);
@@ -690,19 +703,25 @@ add_probe (GstElement * bin, const gchar * element, const gchar * pad_name,
   gst_object_unref (e);
 }
 
-CfTestInput *
-cftest_pipeline_add_input (CfTestPipeline * p, const gchar * name,
-    const gchar * first_property, ...)
+static CfTestInput *
+add_input_valist (CfTestPipeline * p, const gchar * name,
+    const gchar * branch, const gchar * first_property, va_list ap)
 {
-  static const gchar *desc = "cfliveinputsrc name=src ! flvdemux name=demux "
+  static const gchar *demux = "flvdemux name=demux "
       "demux.video ! queue ! h264parse ! avdec_h264 ! "
       "fakesink name=vsink sync=false async=false "
       "demux.audio ! queue ! aacparse ! avdec_aac ! "
       "fakesink name=asink sync=false async=false";
   g_autoptr (GError) err = NULL;
+  g_autofree gchar *desc = NULL;
   CfTestInput *in = g_new0 (CfTestInput, 1);
-  va_list ap;
   guint i;
+
+  if (branch)
+    desc = g_strdup_printf ("cfliveinputsrc name=src ! tee name=t "
+        "t. ! queue ! %s t. ! queue ! %s", demux, branch);
+  else
+    desc = g_strdup_printf ("cfliveinputsrc name=src ! %s", demux);
 
   in->name = g_strdup (name);
   g_mutex_init (&in->lock);
@@ -721,9 +740,7 @@ cftest_pipeline_add_input (CfTestPipeline * p, const gchar * name,
   in->src = gst_bin_get_by_name (GST_BIN (in->bin), "src");
   fail_unless (in->src != NULL);
 
-  va_start (ap, first_property);
   g_object_set_valist (G_OBJECT (in->src), first_property, ap);
-  va_end (ap);
 
   add_probe (in->bin, "src", "src", GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, src_probe, in);
@@ -735,6 +752,40 @@ cftest_pipeline_add_input (CfTestPipeline * p, const gchar * name,
   g_ptr_array_add (p->inputs, in);
   gst_bin_add (GST_BIN (p->pipeline), in->bin);
   return in;
+}
+
+CfTestInput *
+cftest_pipeline_add_input (CfTestPipeline * p, const gchar * name,
+    const gchar * first_property, ...)
+{
+  CfTestInput *in;
+  va_list ap;
+
+  va_start (ap, first_property);
+  in = add_input_valist (p, name, NULL, first_property, ap);
+  va_end (ap);
+  return in;
+}
+
+CfTestInput *
+cftest_pipeline_add_input_with_branch (CfTestPipeline * p,
+    const gchar * name, const gchar * branch, const gchar * first_property, ...)
+{
+  CfTestInput *in;
+  va_list ap;
+
+  va_start (ap, first_property);
+  in = add_input_valist (p, name, branch, first_property, ap);
+  va_end (ap);
+  return in;
+}
+
+void
+cftest_pipeline_set_message_func (CfTestPipeline * p,
+    CfTestMessageFunc func, gpointer user_data)
+{
+  p->message_func = func;
+  p->message_data = user_data;
 }
 
 void
@@ -1161,6 +1212,220 @@ cftest_stats_get_string (const GstStructure * s, const gchar * field)
   fail_unless (v != NULL, "no string field %s in %s", field,
       gst_structure_to_string (s));
   return v;
+}
+
+/* --- nginx-rtmp --- */
+
+#define NGINX_RTMP_MODULE "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+
+gboolean
+cftest_have_nginx (void)
+{
+  g_autofree gchar *path = g_find_program_in_path ("nginx");
+
+  if (!path && g_file_test ("/usr/sbin/nginx", G_FILE_TEST_IS_EXECUTABLE))
+    path = g_strdup ("/usr/sbin/nginx");
+  if (!path) {
+    g_printerr ("nginx is missing\n");
+    return FALSE;
+  }
+  if (!g_file_test (NGINX_RTMP_MODULE, G_FILE_TEST_EXISTS)) {
+    g_printerr ("the nginx RTMP module is missing (%s)\n", NGINX_RTMP_MODULE);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+nginx_write_config (CfTestNginx * n, GStrv apps)
+{
+  g_autoptr (GError) err = NULL;
+  GString *conf = g_string_new (NULL);
+  guint i;
+
+  g_string_append_printf (conf, "load_module %s;\n"
+      "daemon off;\n"
+      "master_process off;\n"
+      "worker_processes 1;\n"
+      "error_log %s/error.log info;\n"
+      "pid %s/nginx.pid;\n"
+      "events {\n  worker_connections 1024;\n}\n"
+      "rtmp {\n  server {\n    listen 127.0.0.1:%u;\n",
+      NGINX_RTMP_MODULE, n->dir, n->dir, n->port);
+  for (i = 0; apps[i]; i++)
+    g_string_append_printf (conf, "    application %s {\n"
+        "      live on;\n      record all;\n      record_path %s;\n"
+        "      record_unique on;\n    }\n", apps[i], n->rec_dir);
+  g_string_append (conf, "  }\n}\n");
+  fail_unless (g_file_set_contents (n->conf_path, conf->str, -1, &err),
+      "cannot write %s: %s", n->conf_path, err ? err->message : "");
+  g_string_free (conf, TRUE);
+}
+
+CfTestNginx *
+cftest_nginx_new (const gchar * first_app, ...)
+{
+  static guint counter;
+  CfTestNginx *n = g_new0 (CfTestNginx, 1);
+  GPtrArray *apps = g_ptr_array_new ();
+  const gchar *app;
+  va_list ap;
+
+  n->dir = g_strdup_printf ("%s/nginx-%u-%u", tmpdir, (guint) getpid (),
+      ++counter);
+  n->rec_dir = g_build_filename (n->dir, "rec", NULL);
+  n->conf_path = g_build_filename (n->dir, "nginx.conf", NULL);
+  fail_unless (g_mkdir_with_parents (n->rec_dir, 0755) == 0,
+      "cannot make %s", n->rec_dir);
+  va_start (ap, first_app);
+  for (app = first_app; app; app = va_arg (ap, const gchar *))
+    g_ptr_array_add (apps, (gpointer) app);
+  va_end (ap);
+  if (apps->len == 0)
+    g_ptr_array_add (apps, (gpointer) CFTEST_APP);
+  g_ptr_array_add (apps, NULL);
+  n->port = cftest_free_port ();
+  nginx_write_config (n, (GStrv) apps->pdata);
+  g_ptr_array_unref (apps);
+  return n;
+}
+
+static gboolean
+port_accepts (guint port)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+
+  g_socket_client_set_timeout (client, 1);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL,
+      NULL);
+  if (conn)
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  return conn != NULL;
+}
+
+void
+cftest_nginx_start (CfTestNginx * n)
+{
+  g_autofree gchar *prefix = g_strconcat (n->dir, "/", NULL);
+  g_autofree gchar *error_log = g_build_filename (n->dir, "error.log", NULL);
+  gchar *argv[] = {
+    (gchar *) "nginx", (gchar *) "-c", n->conf_path, (gchar *) "-p", prefix,
+    (gchar *) "-e", error_log, NULL
+  };
+  gint64 end;
+
+  fail_unless (!cftest_nginx_running (n), "nginx already runs");
+  n->proc = cftest_spawn ("nginx", argv);
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!port_accepts (n->port)) {
+    if (cftest_proc_exited (n->proc)) {
+      g_autofree gchar *log = cftest_nginx_get_log (n);
+
+      fail ("nginx exited: %s", log);
+    }
+    fail_unless (g_get_monotonic_time () < end,
+        "nginx does not listen on port %u", n->port);
+    g_usleep (20 * 1000);
+  }
+  GST_INFO ("nginx (%d) listens on port %u", (gint) n->proc->pid, n->port);
+}
+
+void
+cftest_nginx_kill (CfTestNginx * n, gint sig)
+{
+  if (n->proc)
+    cftest_proc_kill (n->proc, sig);
+}
+
+gboolean
+cftest_nginx_running (CfTestNginx * n)
+{
+  return n->proc && !cftest_proc_exited (n->proc);
+}
+
+gchar *
+cftest_nginx_url (CfTestNginx * n, const gchar * app, const gchar * key)
+{
+  return g_strdup_printf ("rtmp://127.0.0.1:%u/%s/%s", n->port, app, key);
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar **) a, *(const gchar **) b);
+}
+
+GPtrArray *
+cftest_nginx_recordings (CfTestNginx * n, const gchar * key)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *prefix = g_strconcat (key, "-", NULL);
+  GDir *dir = g_dir_open (n->rec_dir, 0, NULL);
+  const gchar *name;
+
+  if (!dir)
+    return paths;
+  while ((name = g_dir_read_name (dir))) {
+    const gchar *p;
+
+    /* KEY-TIME.flv: TIME has as many digits in every name */
+    if (!g_str_has_prefix (name, prefix) || !g_str_has_suffix (name, ".flv"))
+      continue;
+    for (p = name + strlen (prefix); g_ascii_isdigit (*p); p++);
+    if (p == name + strlen (prefix) || strcmp (p, ".flv") != 0)
+      continue;
+    g_ptr_array_add (paths, g_build_filename (n->rec_dir, name, NULL));
+  }
+  g_dir_close (dir);
+  g_ptr_array_sort (paths, compare_strings);
+  return paths;
+}
+
+gboolean
+cftest_nginx_is_recording (CfTestNginx * n, const gchar * path)
+{
+  g_autofree gchar *fd_dir = NULL;
+  gboolean found = FALSE;
+  const gchar *name;
+  GDir *dir;
+
+  if (!cftest_nginx_running (n))
+    return FALSE;
+  fd_dir = g_strdup_printf ("/proc/%d/fd", (gint) n->proc->pid);
+  dir = g_dir_open (fd_dir, 0, NULL);
+  if (!dir)
+    return FALSE;
+  while (!found && (name = g_dir_read_name (dir))) {
+    g_autofree gchar *link = g_build_filename (fd_dir, name, NULL);
+    g_autofree gchar *target = g_file_read_link (link, NULL);
+
+    found = !g_strcmp0 (target, path);
+  }
+  g_dir_close (dir);
+  return found;
+}
+
+gchar *
+cftest_nginx_get_log (CfTestNginx * n)
+{
+  g_autofree gchar *path = g_build_filename (n->dir, "error.log", NULL);
+  g_autofree gchar *out = n->proc ? cftest_proc_get_log (n->proc) : NULL;
+  g_autofree gchar *log = NULL;
+
+  g_file_get_contents (path, &log, NULL, NULL);
+  return g_strdup_printf ("%s%s", out ? out : "", log ? log : "");
+}
+
+void
+cftest_nginx_free (CfTestNginx * n)
+{
+  if (n->proc)
+    cftest_proc_kill (n->proc, SIGKILL);
+  g_free (n->dir);
+  g_free (n->conf_path);
+  g_free (n->rec_dir);
+  g_free (n);
 }
 
 /* --- raw RTMP client --- */

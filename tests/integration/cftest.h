@@ -179,6 +179,9 @@ typedef struct
   GPtrArray *statuses;          /* CfTestStatus */
 } CfTestInput;
 
+/* Sees every message of a pipeline, on the thread that posts it */
+typedef void (*CfTestMessageFunc) (GstMessage * msg, gpointer user_data);
+
 typedef struct
 {
   GstElement *pipeline;
@@ -187,6 +190,8 @@ typedef struct
   GPtrArray *errors;            /* gchar * */
   gboolean eos;
   gint64 eos_wall;
+  CfTestMessageFunc message_func;
+  gpointer message_data;
 } CfTestPipeline;
 
 CfTestPipeline *cftest_pipeline_new (void);
@@ -196,6 +201,17 @@ CfTestPipeline *cftest_pipeline_new (void);
 CfTestInput *cftest_pipeline_add_input (CfTestPipeline * p,
     const gchar * name, const gchar * first_property, ...)
     G_GNUC_NULL_TERMINATED;
+/* The same, with the FLV of the source also going to @branch through a tee
+ * named "t": "cfliveinputsrc name=src ! tee name=t t. ! queue ! flvdemux
+ * ... t. ! queue ! @branch". More branches: "... t. ! queue ! ..." in
+ * @branch. Its elements are found with gst_bin_get_by_name() on in->bin. */
+CfTestInput *cftest_pipeline_add_input_with_branch (CfTestPipeline * p,
+    const gchar * name, const gchar * branch, const gchar * first_property,
+    ...) G_GNUC_NULL_TERMINATED;
+/* Calls @func for each message of the pipeline before it is recorded; set
+ * it before playing */
+void cftest_pipeline_set_message_func (CfTestPipeline * p,
+    CfTestMessageFunc func, gpointer user_data);
 /* Sets PLAYING and waits for it; fails the test if it does not get there */
 void cftest_pipeline_play (CfTestPipeline * p);
 void cftest_pipeline_free (CfTestPipeline * p);
@@ -250,6 +266,43 @@ guint64 cftest_stats_get_uint64 (const GstStructure * s, const gchar * field);
 guint cftest_stats_get_uint (const GstStructure * s, const gchar * field);
 const gchar *cftest_stats_get_string (const GstStructure * s,
     const gchar * field);
+
+/* --- nginx-rtmp --- */
+
+/* An nginx with the RTMP module on 127.0.0.1, in a directory of its own
+ * under the temporary directory: one process (no master), each
+ * application live and recording every publish to rec/KEY-TIME.flv */
+typedef struct
+{
+  gchar *dir;
+  gchar *conf_path;
+  gchar *rec_dir;
+  guint port;
+  CfTestProc *proc;             /* NULL until started */
+} CfTestNginx;
+
+/* nginx and its RTMP module are installed; prints what is missing */
+gboolean cftest_have_nginx (void);
+/* Configures one on a free port with the applications @first_app, ...
+ * (none: CFTEST_APP); does not start it */
+CfTestNginx *cftest_nginx_new (const gchar * first_app, ...)
+    G_GNUC_NULL_TERMINATED;
+/* Starts it (again, on the same port) and waits until it accepts
+ * connections; fails the test if it does not */
+void cftest_nginx_start (CfTestNginx * n);
+/* Sends @sig and reaps it, as cftest_proc_kill() */
+void cftest_nginx_kill (CfTestNginx * n, gint sig);
+gboolean cftest_nginx_running (CfTestNginx * n);
+/* rtmp://127.0.0.1:port/@app/@key */
+gchar *cftest_nginx_url (CfTestNginx * n, const gchar * app,
+    const gchar * key);
+/* The recordings of @key (paths), oldest first */
+GPtrArray *cftest_nginx_recordings (CfTestNginx * n, const gchar * key);
+/* nginx has @path open: a publisher is being recorded to it */
+gboolean cftest_nginx_is_recording (CfTestNginx * n, const gchar * path);
+gchar *cftest_nginx_get_log (CfTestNginx * n);
+/* Kills it if it runs */
+void cftest_nginx_free (CfTestNginx * n);
 
 /* --- raw RTMP client --- */
 
