@@ -327,6 +327,13 @@ child_setup (gpointer user_data)
 CfTestProc *
 cftest_spawn (const gchar * name, gchar ** argv)
 {
+  return cftest_spawn_with_fds (name, argv, -1, -1);
+}
+
+CfTestProc *
+cftest_spawn_with_fds (const gchar * name, gchar ** argv, gint stdin_fd,
+    gint stdout_fd)
+{
   g_autoptr (GError) err = NULL;
   g_autofree gchar *cmdline = g_strjoinv (" ", argv);
   CfTestProc *proc = g_new0 (CfTestProc, 1);
@@ -342,7 +349,8 @@ cftest_spawn (const gchar * name, gchar ** argv)
   proc->started = g_get_monotonic_time ();
   if (!g_spawn_async_with_fds (tmpdir, argv, NULL,
           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, child_setup,
-          GINT_TO_POINTER (getpid ()), &proc->pid, -1, fd, fd, &err)) {
+          GINT_TO_POINTER (getpid ()), &proc->pid, stdin_fd,
+          stdout_fd >= 0 ? stdout_fd : fd, fd, &err)) {
     close (fd);
     fail ("cannot run %s: %s", argv[0], err->message);
   }

@@ -107,6 +107,11 @@ typedef struct
 } CfTestProc;
 
 CfTestProc *cftest_spawn (const gchar * name, gchar ** argv);
+/* Same, with the child's stdin on @stdin_fd and its stdout on @stdout_fd
+ * instead of the log, when they are not -1; the descriptors stay open in
+ * the test */
+CfTestProc *cftest_spawn_with_fds (const gchar * name, gchar ** argv,
+    gint stdin_fd, gint stdout_fd);
 /* ffmpeg -re [-stream_loop -1] -i @media -c copy -f flv @url */
 CfTestProc *cftest_ffmpeg_publish (const gchar * media, const gchar * url,
     gboolean loop);
