@@ -243,6 +243,8 @@ struct _CfTsRemuxer
 
   /* output */
   gboolean metadata_sent;
+  gboolean pending_video_frame;
+  gboolean pending_audio_frame;
   GQueue pending;
   gsize pending_bytes;
   gint64 pending_first_ts;
@@ -701,6 +703,31 @@ clear_pending (CfTsRemuxer * self)
   while ((tag = g_queue_pop_head (&self->pending)) != NULL)
     pending_tag_free (tag);
   self->pending_bytes = 0;
+  self->pending_video_frame = self->pending_audio_frame = FALSE;
+}
+
+/* An AVC or AAC sequence header */
+static gboolean
+pending_is_header (const PendingTag * tag)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (tag->body, &size);
+
+  return tag->type != CF_TS_TAG_SCRIPT && size >= 2 && data[1] == 0;
+}
+
+/* Headers first, then the frames by timestamp (stable) */
+static gint
+pending_compare (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const PendingTag *ta = a, *tb = b;
+  gboolean ha = pending_is_header (ta), hb = pending_is_header (tb);
+
+  if (ha != hb)
+    return ha ? -1 : 1;
+  if (ha)
+    return 0;
+  return ta->ts < tb->ts ? -1 : (ta->ts > tb->ts ? 1 : 0);
 }
 
 /* Sends onMetaData then the tags held back. The timeline starts at the
@@ -732,6 +759,11 @@ send_metadata (CfTsRemuxer * self)
     clear_pending (self);
     return FALSE;
   }
+  /* the codec headers before any frame, the frames of both streams in
+   * timestamp order: a receiver building its stream headers from what
+   * comes before the first frame finds both */
+  g_queue_sort (&self->pending, pending_compare, NULL);
+  self->pending_video_frame = self->pending_audio_frame = FALSE;
   while ((tag = g_queue_pop_head (&self->pending)) != NULL) {
     self->pending_bytes -= g_bytes_get_size (tag->body);
     if (!deliver (self, tag)) {
@@ -770,12 +802,22 @@ output_tag (CfTsRemuxer * self, Stream * s, guint8 type, gint64 ts,
     self->pending_first_ts = ts;
   g_queue_push_tail (&self->pending, tag);
   self->pending_bytes += g_bytes_get_size (body);
+  if (!pending_is_header (tag)) {
+    if (s == &self->video)
+      self->pending_video_frame = TRUE;
+    else if (s == &self->audio)
+      self->pending_audio_frame = TRUE;
+  }
 
   span = ts - self->pending_first_ts;
   if (span < 0)
     span = -span;
-  if ((self->video.pid == 0 || self->video_header_sent) &&
-      (self->audio.pid == 0 || self->audio_header_sent))
+  /* complete: every stream has its header and a first frame, so that the
+   * first frames can go out in timestamp order */
+  if ((self->video.pid == 0 || (self->video_header_sent &&
+              self->pending_video_frame)) &&
+      (self->audio.pid == 0 || (self->audio_header_sent &&
+              self->pending_audio_frame)))
     return send_metadata (self);
   if (span >= CF_TS_METADATA_WAIT_MS * 90 ||
       self->pending_bytes >= CF_TS_MAX_PENDING_BYTES ||
