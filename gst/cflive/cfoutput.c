@@ -852,7 +852,10 @@ next_tag_srt (CfOutput * o)
   }
   while ((t = g_queue_pop_head (&o->queue))) {
     o->queued_bytes -= t->body_size;
-    if (t->hdr_kind == HDR_VIDEO || t->type == GST_CFLIVE_FLV_TAG_VIDEO)
+    /* a video header current at this tag counts: an output that starts
+     * on an audio frame of a stream with video would send delta frames */
+    if (t->hdr_kind == HDR_VIDEO || t->type == GST_CFLIVE_FLV_TAG_VIDEO ||
+        t->hdr[HDR_VIDEO])
       o->has_video = TRUE;
     if (t->mpegts && (!o->need_keyframe || t->keyframe || (!o->has_video &&
                 t->type == GST_CFLIVE_FLV_TAG_AUDIO))) {
