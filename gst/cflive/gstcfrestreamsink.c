@@ -773,6 +773,10 @@ gst_cf_restream_sink_render (GstBaseSink * bsink, GstBuffer * buf)
       }
     }
     _cf_output_tag_set_ts (tag, mux_tag (self, buf));
+  } else if (self->muxer) {
+    /* without SRT outputs the muxer misses the codec headers: the next
+     * SRT output starts a new one from the header cache */
+    g_clear_pointer (&self->muxer, cf_ts_muxer_free);
   }
 
   GST_OBJECT_LOCK (self);
