@@ -416,6 +416,11 @@ struct _CfOutput
   guint64 frames_sent;
   guint64 frames_dropped;
   guint reconnects;
+  gsize in_flight;              /* pending bytes not yet written */
+  gsize srt_unacked;            /* bytes in libsrt's send buffer */
+  gint64 srt_last_send;         /* monotonic µs of the last SRT send */
+  gint srt_latency;             /* negotiated receiver latency, ms */
+  gboolean announced;           /* a state was posted */
 
   /* loop thread */
   GSource *kick;
@@ -487,7 +492,9 @@ set_state (CfOutput * o, CfOutputState state, const gchar * error)
   gboolean changed;
 
   g_mutex_lock (&o->lock);
-  changed = o->state != state || (error && g_strcmp0 (error, o->last_error));
+  changed = o->state != state || !o->announced ||
+      (error && g_strcmp0 (error, o->last_error));
+  o->announced = TRUE;
   o->state = state;
   if (error) {
     g_free (o->last_error);
@@ -551,6 +558,10 @@ output_close (CfOutput * o)
   g_clear_pointer (&o->pending, g_bytes_unref);
   g_queue_clear_full (&o->inject, (GDestroyNotify) cf_output_tag_unref);
   o->publishing = FALSE;
+  g_mutex_lock (&o->lock);
+  o->in_flight = 0;
+  o->srt_unacked = 0;
+  g_mutex_unlock (&o->lock);
 }
 
 static gboolean
@@ -702,9 +713,23 @@ advance (CfOutput * o, gsize n, gsize size)
   o->last_progress = g_get_monotonic_time ();
   g_mutex_lock (&o->lock);
   o->bytes_sent += n;
+  o->in_flight -= MIN (o->in_flight, n);
+  if (o->srt)
+    o->srt_last_send = o->last_progress;
   g_mutex_unlock (&o->lock);
   if (o->pending_off == size)
     g_clear_pointer (&o->pending, g_bytes_unref);
+}
+
+/* @bytes become the data being written */
+static void
+set_pending (CfOutput * o, GBytes * bytes)
+{
+  o->pending = bytes;
+  o->pending_off = 0;
+  g_mutex_lock (&o->lock);
+  o->in_flight = g_bytes_get_size (bytes);
+  g_mutex_unlock (&o->lock);
 }
 
 /* --- SRT destinations (loop thread) --- */
@@ -745,6 +770,19 @@ srt_poll (gpointer data)
       } else if (o->pending && now - o->last_progress > STALL_TIMEOUT_US) {
         output_fail (o, "the destination stopped reading");
         return G_SOURCE_REMOVE;
+      }
+      {
+        size_t blocks = 0, bytes = 0;
+        gint latency = 0;
+        int len = sizeof (latency);
+
+        /* what the destination has not acknowledged yet, for EOS */
+        srt_getsndbuffer (o->srt_sock, &blocks, &bytes);
+        srt_getsockflag (o->srt_sock, SRTO_PEERLATENCY, &latency, &len);
+        g_mutex_lock (&o->lock);
+        o->srt_unacked = bytes;
+        o->srt_latency = latency;
+        g_mutex_unlock (&o->lock);
       }
       return G_SOURCE_CONTINUE;
     case SRTS_INIT:
@@ -883,8 +921,7 @@ output_pump_srt (CfOutput * o)
 
       if (!t)
         return;
-      o->pending = g_bytes_ref (t->mpegts);
-      o->pending_off = 0;
+      set_pending (o, g_bytes_ref (t->mpegts));
       g_mutex_lock (&o->lock);
       o->frames_sent++;
       g_mutex_unlock (&o->lock);
@@ -944,7 +981,7 @@ output_pump (CfOutput * o)
       GByteArray *ctl = cf_rtmp_client_session_get_output (o->session);
 
       if (ctl->len > 0) {
-        o->pending = g_bytes_new (ctl->data, ctl->len);
+        set_pending (o, g_bytes_new (ctl->data, ctl->len));
         g_byte_array_set_size (ctl, 0);
       } else if (o->publishing) {
         guint32 ts = 0;
@@ -952,9 +989,9 @@ output_pump (CfOutput * o)
 
         if (!t)
           return;
-        o->pending = tag_get_chunks (t,
-            cf_rtmp_client_session_get_chunk_size (o->session),
-            cf_rtmp_client_session_get_stream_id (o->session), ts);
+        set_pending (o, tag_get_chunks (t,
+                cf_rtmp_client_session_get_chunk_size (o->session),
+                cf_rtmp_client_session_get_stream_id (o->session), ts));
         if (!t->header) {
           g_mutex_lock (&o->lock);
           o->frames_sent++;
@@ -964,7 +1001,6 @@ output_pump (CfOutput * o)
       } else {
         return;
       }
-      o->pending_off = 0;
       o->last_progress = g_get_monotonic_time ();
     }
 
@@ -1396,7 +1432,16 @@ cf_output_is_drained (CfOutput * o)
   gboolean ret;
 
   g_mutex_lock (&o->lock);
-  ret = o->queue.length == 0 || o->state != CF_OUTPUT_STATE_CONNECTED;
+  if (o->state != CF_OUTPUT_STATE_CONNECTED) {
+    ret = TRUE;
+  } else {
+    ret = o->queue.length == 0 && o->in_flight == 0;
+    /* SRT: acknowledged by the destination, and played out there: it
+     * delivers after its latency, and a closed caller loses the rest */
+    if (ret && o->srt)
+      ret = o->srt_unacked == 0 && g_get_monotonic_time () -
+          o->srt_last_send > (gint64) (o->srt_latency + 100) * 1000;
+  }
   g_mutex_unlock (&o->lock);
   return ret;
 }
