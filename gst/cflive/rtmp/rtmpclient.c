@@ -572,12 +572,16 @@ handle_command (CfRtmpClientSession * s, const guint8 * data, gsize size,
         "malformed command from the server: %s", err->message);
     return FALSE;
   }
-  if (args->len < 2 || !(name = cf_amf_node_get_string (g_ptr_array_index
+  if (args->len < 1 || !(name = cf_amf_node_get_string (g_ptr_array_index
               (args, 0), NULL))) {
     g_set_error (error, CF_RTMP_ERROR, CF_RTMP_ERROR_PROTOCOL,
-        "command from the server without a name and transaction id");
+        "command from the server without a name");
     return FALSE;
   }
+  /* some servers (ffmpeg's listener) send a bare onFCPublish: a command
+   * without a transaction id is a notification */
+  if (args->len < 2)
+    return TRUE;
   txn = cf_amf_node_get_number (g_ptr_array_index (args, 1));
 
   if (g_str_equal (name, "_result"))
