@@ -1075,7 +1075,7 @@ GST_START_TEST (test_fanout_and_faults)
         n_video + n_audio);
     fail_unless (strstr (cftest_stats_get_string (s, "url"), keys[i]) == NULL);
     states = recorder_states (rec, uid[i], 0);
-    fail_unless_equals_string (states, "connected");
+    fail_unless_equals_string (states, "connecting,connected");
     g_clear_pointer (&states, g_free);
     gst_structure_free (s);
   }
@@ -1084,12 +1084,12 @@ GST_START_TEST (test_fanout_and_faults)
   fail_unless (listener_accepted (stuck, 0) >= 2, "the stuck output did "
       "not try again (%u connections)", listener_accepted (stuck, 0));
   states = recorder_states (rec, uid[5], 0);
-  fail_unless (g_str_has_prefix (states, "reconnecting") &&
+  fail_unless (g_str_has_prefix (states, "connecting,reconnecting") &&
       g_str_has_suffix (states, ",connected"), "late: %s", states);
   g_clear_pointer (&states, g_free);
   states = recorder_states (rec, uid[6], 0);
-  fail_unless (g_str_has_prefix (states, "connected,reconnecting") &&
-      g_str_has_suffix (states, ",connected"), "killed: %s", states);
+  fail_unless (g_str_has_prefix (states, "connecting,connected,reconnecting")
+      && g_str_has_suffix (states, ",connected"), "killed: %s", states);
   fail_unless (output_uint64 (sink, uid[6], "frames-sent") > 0);
 
   cftest_pipeline_free (p);
@@ -1278,7 +1278,7 @@ GST_START_TEST (test_control_while_playing)
   frames = cftest_stats_get_uint64 (s, "frames-sent");
   gst_structure_free (s);
   states = recorder_states (rec, uid_rm, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting,connected");
   g_clear_pointer (&states, g_free);
   fail_unless_equals_int (sink_n_outputs (sink), 3);
 
@@ -1299,7 +1299,7 @@ GST_START_TEST (test_control_while_playing)
   fail_unless (st != NULL, "%s", cftest_input_reasons (dest));
   GST_INFO ("reconnected after %.3f s", cftest_seconds_since (t_on));
   states = recorder_states (rec, uid_tg, 0);
-  fail_unless_equals_string (states, "connected,disabled,connecting,"
+  fail_unless_equals_string (states, "connecting,connected,disabled,connecting,"
       "connected");
   g_clear_pointer (&states, g_free);
   fail_unless (CFTEST_WAIT (output_uint64 (sink, uid_tg, "frames-sent") >
@@ -1450,12 +1450,12 @@ GST_START_TEST (test_encoder_reconnect)
   fail_unless (in_gap >= 900 * GST_MSECOND, "gap %" GST_STIME_FORMAT,
       GST_STIME_ARGS (in_gap));
 
-  /* not one state change: the outputs stayed connected */
+  /* no state change after connecting: the outputs stayed connected */
   states = recorder_states (rec, uid_n, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting,connected");
   g_free (states);
   states = recorder_states (rec, uid_d, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting,connected");
   fail_unless_equals_int (output_uint64 (sink, uid_n, "frames-dropped"), 0);
   fail_unless_equals_int (output_uint64 (sink, uid_d, "frames-dropped"), 0);
   recorder_check (rec, keys);
@@ -1659,7 +1659,7 @@ GST_START_TEST (test_rtmps)
   error = g_ascii_strdown (ev->error, -1);
   fail_unless (strstr (error, "certificate") != NULL, "error: %s", ev->error);
   states = recorder_states (rec, uid_strict, 0);
-  fail_unless_equals_string (states, "reconnecting,failed");
+  fail_unless_equals_string (states, "connecting,reconnecting,failed");
   s = output_stats (sink_strict, uid_strict);
   fail_unless_equals_string (cftest_stats_get_string (s, "state"), "failed");
   fail_unless (strstr (cftest_stats_get_string (s, "last-error"),

@@ -847,10 +847,10 @@ GST_START_TEST (test_decoded_fanout)
           "frames-dropped"), 0);
   g_free (states);
   states = recorder_states (rec, uid_srt, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting, connected");
   g_free (states);
   states = recorder_states (rec, uid_rtmp, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting, connected");
   errors = cftest_pipeline_errors (p);
   fail_unless (cftest_pipeline_n_errors (p) == 0, "errors: %s", errors);
   warnings = recorder_warnings (rec);
@@ -941,10 +941,10 @@ GST_START_TEST (test_ts_listeners)
   errors = cftest_pipeline_errors (p);
   fail_unless (cftest_pipeline_n_errors (p) == 0, "errors: %s", errors);
   states = recorder_states (rec, uid_slt, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting, connected");
   g_free (states);
   states = recorder_states (rec, uid_ff, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting, connected");
 
   /* the sink closes the connections: ffmpeg ends by itself */
   gst_object_unref (sink);
@@ -1041,10 +1041,10 @@ GST_START_TEST (test_wrong_passphrase)
 
   g_free (states);
   states = recorder_states (rec, uid_good, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting, connected");
   g_free (states);
   states = recorder_states (rec, uid_rtmp, 0);
-  fail_unless_equals_string (states, "connected");
+  fail_unless_equals_string (states, "connecting, connected");
   assert_clean_stream (dgood);
   assert_clean_stream (drtmp);
   errors = cftest_pipeline_errors (p);
