@@ -92,7 +92,23 @@ static struct
 {
   GMainContext *context;
   GThread *thread;
+
+  /* one wake-up for every output with new data: the streaming thread
+   * pushes a tag to all outputs and wakes the loop once */
+  GSource *kick;
+  GMutex kick_lock;
+  GQueue dirty;                 /* CfOutput, reffed */
 } loop;
+
+static gboolean on_kick (gpointer data);
+
+static gboolean
+kick_dispatch (GSource * source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs kick_funcs = { NULL, NULL, kick_dispatch, NULL, };
 
 static gpointer
 loop_thread (gpointer data)
@@ -114,6 +130,12 @@ loop_init (void)
     GST_DEBUG_CATEGORY_INIT (cf_output_debug, "cfoutput", 0,
         "cflive restream outputs");
     loop.context = g_main_context_new ();
+    g_mutex_init (&loop.kick_lock);
+    g_queue_init (&loop.dirty);
+    loop.kick = g_source_new (&kick_funcs, sizeof (GSource));
+    g_source_set_ready_time (loop.kick, -1);
+    g_source_set_callback (loop.kick, on_kick, NULL, NULL);
+    g_source_attach (loop.kick, loop.context);
     loop.thread = g_thread_new ("cflive-restream", loop_thread, NULL);
     g_once_init_leave (&init, 1);
   }
@@ -423,7 +445,6 @@ struct _CfOutput
   gboolean announced;           /* a state was posted */
 
   /* loop thread */
-  GSource *kick;
   GSource *timer;
   GSource *backoff;
   GSocketClient *client;
@@ -1159,24 +1180,30 @@ output_connect (CfOutput * o)
       o->cancellable, on_connected, output_ref (o));
 }
 
-static gboolean
-kick_dispatch (GSource * source, GSourceFunc callback, gpointer data)
-{
-  return callback (data);
-}
-
-static GSourceFuncs kick_funcs = { NULL, NULL, kick_dispatch, NULL, };
-
+/* loop thread: every output that got data since the last wake-up */
 static gboolean
 on_kick (gpointer data)
 {
-  CfOutput *o = data;
+  GQueue dirty;
+  CfOutput *o;
 
-  g_source_set_ready_time (o->kick, -1);
-  g_mutex_lock (&o->lock);
-  o->kick_pending = FALSE;
-  g_mutex_unlock (&o->lock);
-  output_pump (o);
+  g_source_set_ready_time (loop.kick, -1);
+  g_mutex_lock (&loop.kick_lock);
+  dirty = loop.dirty;
+  g_queue_init (&loop.dirty);
+  g_mutex_unlock (&loop.kick_lock);
+
+  while ((o = g_queue_pop_head (&dirty))) {
+    gboolean live;
+
+    g_mutex_lock (&o->lock);
+    o->kick_pending = FALSE;
+    live = !o->destroyed && !o->suspended;
+    g_mutex_unlock (&o->lock);
+    if (live)
+      output_pump (o);
+    output_unref (o);
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -1207,10 +1234,6 @@ cf_output_new (const gchar * uid, CfOutputUrl * url,
   g_queue_init (&o->queue);
   g_queue_init (&o->inject);
 
-  /* a source the streaming thread makes ready without allocating */
-  o->kick = g_source_new (&kick_funcs, sizeof (GSource));
-  g_source_set_ready_time (o->kick, -1);
-  g_source_set_callback (o->kick, on_kick, o, NULL);
   return o;
 }
 
@@ -1230,11 +1253,13 @@ static gboolean
 start_cb (gpointer data)
 {
   CfOutput *o = data;
+  gboolean destroyed;
 
-  if (!o->kick)
+  g_mutex_lock (&o->lock);
+  destroyed = o->destroyed;
+  g_mutex_unlock (&o->lock);
+  if (destroyed)
     return G_SOURCE_REMOVE;
-  if (!g_source_get_context (o->kick))
-    g_source_attach (o->kick, loop.context);
   o->attempts = 0;
   output_connect (o);
   return G_SOURCE_REMOVE;
@@ -1300,11 +1325,6 @@ destroy_cb (gpointer data)
   }
   output_close (o);
   remove_source (&o->backoff);
-  if (o->kick) {
-    g_source_destroy (o->kick);
-    g_source_unref (o->kick);
-    o->kick = NULL;
-  }
   return G_SOURCE_REMOVE;
 }
 
@@ -1363,8 +1383,17 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
   if (dropped)
     GST_INFO ("output %s is behind: dropped %" G_GUINT64_FORMAT " frames, "
         "waiting for a keyframe", o->uid, dropped);
-  if (kick)
-    g_source_set_ready_time (o->kick, 0);
+  if (kick) {
+    gboolean first;
+
+    g_mutex_lock (&loop.kick_lock);
+    first = g_queue_is_empty (&loop.dirty);
+    g_queue_push_tail (&loop.dirty, output_ref (o));
+    g_mutex_unlock (&loop.kick_lock);
+    /* one wake-up (a system call) per tag, not per output */
+    if (first)
+      g_source_set_ready_time (loop.kick, 0);
+  }
 }
 
 static gboolean
