@@ -471,6 +471,7 @@ struct _CfOutput
 static void output_connect (CfOutput * o);
 static void output_pump (CfOutput * o);
 static void output_close (CfOutput * o);
+static gboolean output_read (CfOutput * o);
 
 const gchar *
 cf_output_state_to_string (CfOutputState state)
@@ -644,6 +645,11 @@ on_timer (gpointer data)
       STALL_TIMEOUT_US) {
     output_fail (o, "the destination stopped reading");
     return G_SOURCE_REMOVE;
+  }
+  if (o->publishing && o->stream && !o->read_source) {
+    if (!output_read (o))
+      return G_SOURCE_REMOVE;
+    output_pump (o);
   }
   return G_SOURCE_CONTINUE;
 }
@@ -1044,31 +1050,33 @@ output_pump (CfOutput * o)
   }
 }
 
+/* Reads what the destination sent; FALSE when that failed the output */
 static gboolean
-on_readable (GObject * stream, gpointer data)
+output_read (CfOutput * o)
 {
-  CfOutput *o = data;
+  GPollableInputStream *is =
+      G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (o->stream));
   guint8 buf[READ_SIZE];
   guint i;
 
   for (i = 0; i < 8; i++) {
     g_autoptr (GError) err = NULL;
-    gssize n = g_pollable_input_stream_read_nonblocking
-        (G_POLLABLE_INPUT_STREAM (stream), buf, sizeof (buf), NULL, &err);
+    gssize n = g_pollable_input_stream_read_nonblocking (is, buf,
+        sizeof (buf), NULL, &err);
 
     if (n < 0) {
       if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         break;
       output_fail (o, err->message);
-      return G_SOURCE_REMOVE;
+      return FALSE;
     }
     if (n == 0) {
       output_fail (o, "the destination closed the connection");
-      return G_SOURCE_REMOVE;
+      return FALSE;
     }
     if (!cf_rtmp_client_session_feed (o->session, buf, n, &err)) {
       output_fail (o, err->message);
-      return G_SOURCE_REMOVE;
+      return FALSE;
     }
     if (!o->publishing && cf_rtmp_client_session_get_state (o->session) ==
         CF_RTMP_CLIENT_STATE_PUBLISHING) {
@@ -1080,6 +1088,25 @@ on_readable (GObject * stream, gpointer data)
       g_mutex_unlock (&o->lock);
       set_state (o, CF_OUTPUT_STATE_CONNECTED, NULL);
     }
+  }
+  return TRUE;
+}
+
+static gboolean
+on_readable (GObject * stream, gpointer data)
+{
+  CfOutput *o = data;
+
+  if (!output_read (o))
+    return G_SOURCE_REMOVE;
+  if (o->publishing) {
+    /* publishing, a destination only sends acknowledgements and pings:
+     * the output's timer reads them, and the loop polls one socket less
+     * for every output */
+    g_source_unref (o->read_source);
+    o->read_source = NULL;
+    output_pump (o);
+    return G_SOURCE_REMOVE;
   }
   output_pump (o);
   return G_SOURCE_CONTINUE;
