@@ -27,6 +27,8 @@ export LC_ALL=C
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build}
 BENCH_SECONDS=${BENCH_SECONDS:-30}
@@ -42,27 +44,8 @@ STREAM_KEY=benchkey
 SRT_STREAM_ID=benchkey
 SRT_PASSPHRASE=cflive-bench-passphrase
 SRT_LATENCY_MS=120
-# Input: 1280x720 30 fps, H.264 4500k CBR-ish, 4 s GOP, AAC 128k 48 kHz stereo.
-INPUT_SECONDS=20
-VIDEO_ARGS=(-c:v libx264 -preset veryfast -pix_fmt yuv420p
-  -b:v 4500k -maxrate 4500k -bufsize 9000k
-  -g 120 -keyint_min 120 -sc_threshold 0)
-AUDIO_ARGS=(-c:a aac -b:a 128k -ar 48000 -ac 2)
 
 ONLY=all
-
-usage() {
-  sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
-
-die() {
-  echo "ingest.sh: error: $*" >&2
-  exit 1
-}
-
-log() {
-  echo "ingest.sh: $*" >&2
-}
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -133,157 +116,13 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- cleanup
 
-TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cflive-bench.XXXXXX")
-# PIDs started with setsid: each is the leader of its own process group.
-PGIDS=()
-CLEANED=0
-
-cleanup() {
-  local rc=$?
-  [[ $CLEANED == 1 ]] && return
-  CLEANED=1
-  set +e
-  local pg tries i
-  # Publishers were started last: stop them first, then the servers.
-  for ((i = ${#PGIDS[@]} - 1; i >= 0; i--)); do
-    kill -TERM -- "-${PGIDS[i]}" 2>/dev/null
-    sleep 0.1
-  done
-  for ((tries = 0; tries < 30; tries++)); do
-    local alive=0
-    for pg in "${PGIDS[@]}"; do
-      kill -0 -- "-$pg" 2>/dev/null && alive=1
-    done
-    [[ $alive == 0 ]] && break
-    sleep 0.1
-  done
-  for pg in "${PGIDS[@]}"; do
-    kill -KILL -- "-$pg" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [[ $BENCH_KEEP_LOGS == 1 ]]; then
-    log "logs kept in $TMP_DIR"
-  else
-    rm -rf -- "$TMP_DIR"
-  fi
-  return "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Start "$@" in the background in a new session (own process group), with
-# stdout/stderr to the given log.  Sets STARTED_PID.
-start_bg() {
-  local logfile=$1
-  shift
-  setsid "$@" </dev/null >"$logfile" 2>&1 &
-  STARTED_PID=$!
-  PGIDS+=("$STARTED_PID")
-}
-
-show_log() {
-  local name=$1 file=$2
-  echo "---- last lines of $name log ($file) ----" >&2
-  tail -n 40 "$file" >&2 || true
-  echo "----" >&2
-}
+bench_setup_tmp cflive-bench
 
 # ---------------------------------------------------------------- input
 
-input_tag="testsrc2-1280x720p30-x264vf-4500k-g120-aac128k-${INPUT_SECONDS}s"
-if [[ -n ${BENCH_CACHE_DIR:-} ]]; then
-  CACHE_DIR=$BENCH_CACHE_DIR
-elif [[ -d $BUILD_DIR ]]; then
-  CACHE_DIR=$BUILD_DIR/bench-cache
-else
-  CACHE_DIR=$TMP_DIR
-fi
-mkdir -p "$CACHE_DIR"
-INPUT=$CACHE_DIR/$input_tag.flv
-
-if [[ ! -s $INPUT ]]; then
-  log "generating input ($INPUT_SECONDS s of 720p30) into $INPUT"
-  partial="$INPUT.partial.$$"
-  ffmpeg -nostdin -hide_banner -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000" \
-    -t "$INPUT_SECONDS" "${VIDEO_ARGS[@]}" "${AUDIO_ARGS[@]}" \
-    -f flv "$partial" || {
-    rm -f -- "$partial"
-    die "input generation failed"
-  }
-  mv -f -- "$partial" "$INPUT"
-fi
+bench_input
 
 # ---------------------------------------------------------------- ports
-
-# Three distinct free TCP ports (RTMP: nginx, cfliveinputsrc, cfliveinputsrc
-# with the validator) and one free UDP port (SRT) on 127.0.0.1, "tcp tcp tcp
-# udp".  The kernel picks them; the UDP port is bind-tested as SOCK_DGRAM and
-# never has the number of a TCP port, so that every port of the run is
-# distinct.
-pick_ports() {
-  if command -v python3 >/dev/null 2>&1; then
-    python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(3):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-tcp = [s.getsockname()[1] for s in socks]
-udp = None
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    socks.append(u)
-    if u.getsockname()[1] not in tcp:
-        udp = u.getsockname()[1]
-        break
-if udp is None:
-    raise SystemExit("no free UDP port")
-print(tcp[0], tcp[1], tcp[2], udp)
-for s in socks:
-    s.close()
-EOF
-  else
-    # Fallback: random ports that nothing is listening on / bound to.
-    local ports=() p
-    while [[ ${#ports[@]} -lt 4 ]]; do
-      p=$((20000 + RANDOM % 40000))
-      [[ " ${ports[*]} " == *" $p "* ]] && continue
-      if [[ ${#ports[@]} -lt 3 ]]; then
-        is_listening "$p" || ports+=("$p")
-      else
-        is_listening "$p" || is_udp_bound "$p" || ports+=("$p")
-      fi
-    done
-    echo "${ports[*]}"
-  fi
-}
-
-# True if some socket is in LISTEN state on TCP port $1 (any address).
-# Reads /proc/net/tcp{,6} instead of connecting, so that the RTMP servers
-# never see a stray connection.
-is_listening() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  awk -v port="$hex" '
-    FNR > 1 { split($2, a, ":"); if (a[2] == port && $4 == "0A") found = 1 }
-    END { exit found ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# True if some UDP socket is bound to port $1 (any address), from
-# /proc/net/udp{,6}: how the SRT listener is seen without sending it a
-# packet (a UDP socket has no LISTEN state; bound is ready).
-is_udp_bound() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  awk -v port="$hex" '
-    FNR > 1 { split($2, a, ":"); if (a[2] == port) found = 1 }
-    END { exit found ? 0 : 1 }' /proc/net/udp /proc/net/udp6 2>/dev/null
-}
 
 # Kernel receive drops (last column of /proc/net/udp{,6}) of the UDP
 # socket(s) bound to port $1: datagrams lost before libsrt read them.
@@ -295,111 +134,10 @@ udp_drops() {
     END { print d + 0 }' /proc/net/udp /proc/net/udp6 2>/dev/null || echo 0
 }
 
-# wait_listening PORT PROTO PID NAME LOG TIMEOUT_S   (PROTO tcp or udp)
-wait_listening() {
-  local port=$1 proto=$2 pid=$3 name=$4 logfile=$5 timeout=$6 i
-  for ((i = 0; i < timeout * 10; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log "$name" "$logfile"
-      die "$name exited before listening on $proto port $port"
-    fi
-    if [[ $proto == udp ]]; then
-      is_udp_bound "$port" && return 0
-    else
-      is_listening "$port" && return 0
-    fi
-    sleep 0.1
-  done
-  show_log "$name" "$logfile"
-  die "$name did not listen on 127.0.0.1:$port ($proto) within ${timeout}s"
-}
-
-read -r NGINX_PORT CFLIVE_PORT VALIDATOR_PORT SRT_PORT < <(pick_ports)
+read -r NGINX_PORT CFLIVE_PORT VALIDATOR_PORT SRT_PORT < <(pick_ports 3 1)
 [[ -n ${SRT_PORT:-} ]] || die "could not pick free ports"
 
 # ---------------------------------------------------------------- /proc helpers
-
-# utime+stime of one pid, in clock ticks.
-proc_ticks() {
-  local stat rest
-  stat=$(<"/proc/$1/stat") || return 1
-  rest=${stat##*) }
-  local -a f
-  read -ra f <<<"$rest"
-  # f[0] is field 3 (state); utime is field 14, stime field 15.
-  echo $((f[11] + f[12]))
-}
-
-# Sum of the on-CPU time (ns, /proc/<pid>/task/<tid>/schedstat) of all the
-# live threads of the given pids, followed by the thread ids, comma-joined:
-# "ns tid,tid,...".  Finer than clock ticks, but blind to threads that have
-# exited, so the caller checks that the thread set only grew.
-threads_ns() {
-  local total=0 tids="" pid f ns tid
-  for pid in "$@"; do
-    for f in "/proc/$pid"/task/*/schedstat; do
-      { read -r ns _ <"$f"; } 2>/dev/null || continue
-      total=$((total + ns))
-      tid=${f%/schedstat}
-      tids+=${tid##*/},
-    done
-  done
-  echo "$total ${tids%,}"
-}
-
-# Sum of the Pss (kB) of /proc/<pid>/smaps_rollup of the pids: shared pages
-# split between the processes mapping them.  -1 if unavailable.
-sum_pss_kb() {
-  local total=0 p v
-  for p in "$@"; do
-    v=$(awk '$1 == "Pss:" { print $2; found = 1 } END { if (!found) print -1 }' \
-      "/proc/$p/smaps_rollup" 2>/dev/null || echo -1)
-    [[ $v -ge 0 ]] || {
-      echo -1
-      return 0
-    }
-    total=$((total + v))
-  done
-  echo "$total"
-}
-
-# Value in kB of a /proc/<pid>/status field (VmRSS, VmHWM).
-proc_status_kb() {
-  awk -v k="$2:" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status"
-}
-
-# Direct children of a pid.
-proc_children() {
-  local parent=$1 d stat rest
-  local -a f
-  for d in /proc/[0-9]*; do
-    { stat=$(<"$d/stat"); } 2>/dev/null || continue
-    rest=${stat##*) }
-    read -ra f <<<"$rest"
-    [[ ${f[1]} == "$parent" ]] && echo "${d#/proc/}"
-  done
-  return 0
-}
-
-sum_ticks() {
-  local total=0 p t
-  for p in "$@"; do
-    t=$(proc_ticks "$p") || return 1
-    total=$((total + t))
-  done
-  echo "$total"
-}
-
-sum_status_kb() {
-  local field=$1 total=0 p
-  shift
-  for p in "$@"; do
-    total=$((total + $(proc_status_kb "$p" "$field")))
-  done
-  echo "$total"
-}
-
-now() { echo "$EPOCHREALTIME"; }
 
 # Last total_size of an ffmpeg -progress file and the file's mtime (the time
 # that block was written): "bytes mtime".
@@ -420,33 +158,9 @@ if want nginx; then
   PORT[nginx]=$NGINX_PORT
   PROTO[nginx]=tcp
   ndir=$TMP_DIR/nginx
-  mkdir -p "$ndir/logs"
   # master_process on (the default, as deployed) with one worker: the
   # measured cost is master + worker; the master is idle while streaming.
-  cat >"$ndir/nginx.conf" <<EOF
-load_module $NGINX_RTMP_MODULE;
-daemon off;
-master_process on;
-worker_processes 1;
-error_log $ndir/logs/error.log warn;
-pid $ndir/nginx.pid;
-events {
-    worker_connections 64;
-}
-rtmp {
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        chunk_size 4096;
-        application live {
-            live on;
-            record off;
-        }
-    }
-}
-EOF
-  "$NGINX" -t -q -e "$ndir/logs/error.log" -p "$ndir/" -c "$ndir/nginx.conf" ||
-    die "nginx config test failed ($ndir/nginx.conf)"
-  start_bg "$ndir/stdout.log" "$NGINX" -e "$ndir/logs/error.log" -p "$ndir/" -c "$ndir/nginx.conf"
+  nginx_start "$ndir" "$NGINX_PORT" warn 64
   PID[nginx]=$STARTED_PID
   URL[nginx]=rtmp://127.0.0.1:$NGINX_PORT/live/$STREAM_KEY
   FORMAT[nginx]=flv
@@ -502,7 +216,8 @@ if want srt; then
 fi
 
 for t in "${TARGETS[@]}"; do
-  wait_listening "${PORT[$t]}" "${PROTO[$t]}" "${PID[$t]}" "${LABEL[$t]}" "${LOGF[$t]}" 20
+  wait_listening "${PORT[$t]}" "${PROTO[$t]}" "${PID[$t]}" "${LABEL[$t]}" "${LOGF[$t]}" 20 ||
+    die "$WAIT_ERROR"
   log "${LABEL[$t]} listening on 127.0.0.1:${PORT[$t]}/${PROTO[$t]} (pid ${PID[$t]})"
 done
 
@@ -621,13 +336,13 @@ check_alive
 
 # ---------------------------------------------------------------- report
 
-# True if every thread id of the comma list $1 is in the comma list $2.
+# True if every thread id of the "tid:ns,..." list $1 is in the list $2.
 tids_kept() {
   local tid
   local -a before
   IFS=, read -ra before <<<"$1"
   for tid in "${before[@]}"; do
-    [[ ,$2, == *,"$tid",* ]] || return 1
+    [[ ,$2 == *,"${tid%%:*}":* ]] || return 1
   done
 }
 

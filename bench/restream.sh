@@ -36,6 +36,8 @@ export LC_ALL=C
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build}
 BENCH_SECONDS=${BENCH_SECONDS:-20}
@@ -58,27 +60,8 @@ TAIL_SECONDS=2
 # BENCH_READY_TIMEOUT seconds.
 READY_LATENCY_MS=500
 SETTLE_SECONDS=3
-# Input: the same as ingest.sh (and the same cached file).
-INPUT_SECONDS=20
-VIDEO_ARGS=(-c:v libx264 -preset veryfast -pix_fmt yuv420p
-  -b:v 4500k -maxrate 4500k -bufsize 9000k
-  -g 120 -keyint_min 120 -sc_threshold 0)
-AUDIO_ARGS=(-c:a aac -b:a 128k -ar 48000 -ac 2)
 
 ONLY=cflive,nginx,ffmpeg
-
-usage() {
-  sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
-
-die() {
-  echo "restream.sh: error: $*" >&2
-  exit 1
-}
-
-log() {
-  echo "restream.sh: $*" >&2
-}
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -165,160 +148,21 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- cleanup
 
-TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cflive-restream.XXXXXX")
-# PIDs started with setsid: each is the leader of its own process group.
-PGIDS=()
-CLEANED=0
-
-cleanup() {
-  local rc=$?
-  [[ $CLEANED == 1 ]] && return
-  CLEANED=1
-  set +e
-  local pg tries i
-  # Last started first: publishers, then fan-outs, then receivers.
-  for ((i = ${#PGIDS[@]} - 1; i >= 0; i--)); do
-    kill -TERM -- "-${PGIDS[i]}" 2>/dev/null
-    sleep 0.1
-  done
-  for ((tries = 0; tries < 30; tries++)); do
-    local alive=0
-    for pg in "${PGIDS[@]}"; do
-      kill -0 -- "-$pg" 2>/dev/null && alive=1
-    done
-    [[ $alive == 0 ]] && break
-    sleep 0.1
-  done
-  for pg in "${PGIDS[@]}"; do
-    kill -KILL -- "-$pg" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [[ $BENCH_KEEP_LOGS == 1 ]]; then
-    log "logs kept in $TMP_DIR"
-  else
-    rm -rf -- "$TMP_DIR"
-  fi
-  return "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Start "$@" in the background in a new session (own process group), with
-# stdout/stderr to the given log.  Sets STARTED_PID.
-start_bg() {
-  local logfile=$1
-  shift
-  setsid "$@" </dev/null >"$logfile" 2>&1 &
-  STARTED_PID=$!
-  PGIDS+=("$STARTED_PID")
-}
-
-# Stops the process group of one start_bg'ed pid (TERM, then KILL after 3 s)
-# and forgets it.
-stop_bg() {
-  local pg=$1 tries i
-  kill -TERM -- "-$pg" 2>/dev/null || true
-  for ((tries = 0; tries < 30; tries++)); do
-    kill -0 -- "-$pg" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL -- "-$pg" 2>/dev/null || true
-  wait "$pg" 2>/dev/null || true
-  for i in "${!PGIDS[@]}"; do
-    [[ ${PGIDS[i]} == "$pg" ]] && unset 'PGIDS[i]'
-  done
-  PGIDS=("${PGIDS[@]}")
-}
-
-show_log() {
-  local name=$1 file=$2
-  echo "---- last lines of $name log ($file) ----" >&2
-  tail -n 40 "$file" >&2 || true
-  echo "----" >&2
-}
+bench_setup_tmp cflive-restream
 
 # ---------------------------------------------------------------- input
 
-input_tag="testsrc2-1280x720p30-x264vf-4500k-g120-aac128k-${INPUT_SECONDS}s"
-if [[ -n ${BENCH_CACHE_DIR:-} ]]; then
-  CACHE_DIR=$BENCH_CACHE_DIR
-elif [[ -d $BUILD_DIR ]]; then
-  CACHE_DIR=$BUILD_DIR/bench-cache
-else
-  CACHE_DIR=$TMP_DIR
-fi
-mkdir -p "$CACHE_DIR"
-INPUT=$CACHE_DIR/$input_tag.flv
-
-if [[ ! -s $INPUT ]]; then
-  log "generating input ($INPUT_SECONDS s of 720p30) into $INPUT"
-  partial="$INPUT.partial.$$"
-  ffmpeg -nostdin -hide_banner -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000" \
-    -t "$INPUT_SECONDS" "${VIDEO_ARGS[@]}" "${AUDIO_ARGS[@]}" \
-    -f flv "$partial" || {
-    rm -f -- "$partial"
-    die "input generation failed"
-  }
-  mv -f -- "$partial" "$INPUT"
-fi
+bench_input
 
 # ---------------------------------------------------------------- ports
 
-# True if some socket is in LISTEN state on TCP port $1 (any address), read
-# from /proc/net/tcp{,6}, so that no server sees a probe connection.
-is_listening() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  awk -v port="$hex" '
-    FNR > 1 { split($2, a, ":"); if (a[2] == port && $4 == "0A") found = 1 }
-    END { exit found ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# $1 distinct free TCP ports on 127.0.0.1, space-separated, picked by the
-# kernel (all bound at once, so they are distinct).
-pick_ports() {
-  local count=$1
-  if command -v python3 >/dev/null 2>&1; then
-    python3 - "$count" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-EOF
-  else
-    local ports=() p
-    while [[ ${#ports[@]} -lt $count ]]; do
-      p=$((20000 + RANDOM % 40000))
-      [[ " ${ports[*]} " == *" $p "* ]] && continue
-      is_listening "$p" || ports+=("$p")
-    done
-    echo "${ports[*]}"
-  fi
-}
-
-# wait_listening PORT PID NAME LOG TIMEOUT_S
-wait_listening() {
-  local port=$1 pid=$2 name=$3 logfile=$4 timeout=$5 i
-  for ((i = 0; i < timeout * 10; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_log "$name" "$logfile"
-      log "$name exited before listening on port $port"
-      return 1
-    fi
-    is_listening "$port" && return 0
-    sleep 0.1
-  done
-  show_log "$name" "$logfile"
-  log "$name did not listen on 127.0.0.1:$port within ${timeout}s"
-  return 1
+# wait_tcp PORT PID NAME LOG TIMEOUT_S: wait_listening for a TCP server,
+# logging what went wrong.
+wait_tcp() {
+  wait_listening "$1" "" "$2" "$3" "$4" "$5" || {
+    log "$WAIT_ERROR"
+    return 1
+  }
 }
 
 N_CONFIGS=$((${#NS[@]} * ${#FANOUTS[@]}))
@@ -330,86 +174,6 @@ RECV_PORT=${PORTS[0]}
 PROBE_PORT=${PORTS[1]}
 
 # ---------------------------------------------------------------- /proc helpers
-
-# utime+stime of one pid, in clock ticks.
-proc_ticks() {
-  local stat rest
-  stat=$(<"/proc/$1/stat") || return 1
-  rest=${stat##*) }
-  local -a f
-  read -ra f <<<"$rest"
-  # f[0] is field 3 (state); utime is field 14, stime field 15.
-  echo $((f[11] + f[12]))
-}
-
-# Sum of the on-CPU time (ns, /proc/<pid>/task/<tid>/schedstat) of all the
-# live threads of the given pids, followed by each thread's, comma-joined:
-# "ns tid:ns,tid:ns,...".  Blind to threads that have exited: see
-# window_ns.
-threads_ns() {
-  local total=0 tids="" pid f ns tid
-  for pid in "$@"; do
-    for f in "/proc/$pid"/task/*/schedstat; do
-      { read -r ns _ <"$f"; } 2>/dev/null || continue
-      total=$((total + ns))
-      tid=${f%/schedstat}
-      tids+=${tid##*/}:$ns,
-    done
-  done
-  echo "$total ${tids%,}"
-}
-
-# Sum of the Pss (kB) of /proc/<pid>/smaps_rollup of the pids.  -1 if
-# unavailable.
-sum_pss_kb() {
-  local total=0 p v
-  for p in "$@"; do
-    v=$(awk '$1 == "Pss:" { print $2; found = 1 } END { if (!found) print -1 }' \
-      "/proc/$p/smaps_rollup" 2>/dev/null || echo -1)
-    [[ $v -ge 0 ]] || {
-      echo -1
-      return 0
-    }
-    total=$((total + v))
-  done
-  echo "$total"
-}
-
-# Value in kB of a /proc/<pid>/status field (VmRSS, VmHWM).
-proc_status_kb() {
-  awk -v k="$2:" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status"
-}
-
-# Direct children of a pid.
-proc_children() {
-  local parent=$1 d stat rest
-  local -a f
-  for d in /proc/[0-9]*; do
-    { stat=$(<"$d/stat"); } 2>/dev/null || continue
-    rest=${stat##*) }
-    read -ra f <<<"$rest"
-    [[ ${f[1]} == "$parent" ]] && echo "${d#/proc/}"
-  done
-  return 0
-}
-
-sum_ticks() {
-  local total=0 p t
-  for p in "$@"; do
-    t=$(proc_ticks "$p") || return 1
-    total=$((total + t))
-  done
-  echo "$total"
-}
-
-sum_status_kb() {
-  local field=$1 total=0 p
-  shift
-  for p in "$@"; do
-    total=$((total + $(proc_status_kb "$p" "$field")))
-  done
-  echo "$total"
-}
 
 # "tid:name,tid:name,..." of the threads of the given pids (spaces in the
 # names made underscores).
@@ -475,8 +239,6 @@ window_ns() {
     }'
 }
 
-now() { echo "$EPOCHREALTIME"; }
-
 # "peer bytes_received" of every established connection accepted on local
 # TCP port $1 (the receiver's side of each output).
 recv_snapshot() {
@@ -536,31 +298,7 @@ probe_frames() {
 # The destinations: one nginx-rtmp (live on, record off) takes every output
 # but the first, which goes to the probe.  Neither is measured.
 rdir=$TMP_DIR/receiver
-mkdir -p "$rdir/logs"
-cat >"$rdir/nginx.conf" <<EOF
-load_module $NGINX_RTMP_MODULE;
-daemon off;
-master_process on;
-worker_processes 1;
-error_log $rdir/logs/error.log warn;
-pid $rdir/nginx.pid;
-events {
-    worker_connections 2048;
-}
-rtmp {
-    server {
-        listen 127.0.0.1:$RECV_PORT;
-        chunk_size 4096;
-        application live {
-            live on;
-            record off;
-        }
-    }
-}
-EOF
-"$NGINX" -t -q -e "$rdir/logs/error.log" -p "$rdir/" -c "$rdir/nginx.conf" ||
-  die "nginx config test failed ($rdir/nginx.conf)"
-start_bg "$rdir/stdout.log" "$NGINX" -e "$rdir/logs/error.log" -p "$rdir/" -c "$rdir/nginx.conf"
+nginx_start "$rdir" "$RECV_PORT" warn 2048
 RECV_PID=$STARTED_PID
 
 # The publisher of configuration TAG publishes to the probe's proxy port
@@ -579,9 +317,9 @@ done
 start_bg "$TMP_DIR/probe.stderr" "$RTMP_PROBE" -p "$PROBE_PORT" "${PROXY_ARGS[@]}" -o "$PROBE_LOG"
 PROBE_PID=$STARTED_PID
 
-wait_listening "$RECV_PORT" "$RECV_PID" "receiver nginx-rtmp" "$rdir/logs/error.log" 20 ||
+wait_tcp "$RECV_PORT" "$RECV_PID" "receiver nginx-rtmp" "$rdir/logs/error.log" 20 ||
   die "the receiver did not start"
-wait_listening "$PROBE_PORT" "$PROBE_PID" "rtmp-probe" "$TMP_DIR/probe.stderr" 20 ||
+wait_tcp "$PROBE_PORT" "$PROBE_PID" "rtmp-probe" "$TMP_DIR/probe.stderr" 20 ||
   die "the probe did not start"
 log "receiver nginx-rtmp on 127.0.0.1:$RECV_PORT, rtmp-probe on 127.0.0.1:$PROBE_PORT"
 
@@ -685,33 +423,8 @@ run_config() {
   log "---- $label, $n output(s)"
   case $fan in
     nginx)
-      mkdir -p "$cdir/logs"
-      {
-        echo "load_module $NGINX_RTMP_MODULE;"
-        echo "daemon off;"
-        echo "master_process on;"
-        echo "worker_processes 1;"
-        echo "error_log $cdir/logs/error.log info;"
-        echo "pid $cdir/nginx.pid;"
-        echo "events {"
-        echo "    worker_connections 2048;"
-        echo "}"
-        echo "rtmp {"
-        echo "    server {"
-        echo "        listen 127.0.0.1:$port;"
-        echo "        chunk_size 4096;"
-        echo "        application live {"
-        echo "            live on;"
-        echo "            record off;"
-        for url in "${urls[@]}"; do echo "            push $url;"; done
-        echo "        }"
-        echo "    }"
-        echo "}"
-      } >"$cdir/nginx.conf"
-      "$NGINX" -t -q -e "$cdir/logs/error.log" -p "$cdir/" -c "$cdir/nginx.conf" ||
-        die "nginx config test failed ($cdir/nginx.conf)"
+      nginx_start "$cdir" "$port" info 2048 "${urls[@]}"
       flog=$cdir/logs/error.log
-      start_bg "$cdir/stdout.log" "$NGINX" -e "$flog" -p "$cdir/" -c "$cdir/nginx.conf"
       ;;
     cflive)
       local joined
@@ -739,7 +452,7 @@ run_config() {
   esac
   pid=$STARTED_PID
 
-  if ! wait_listening "$port" "$pid" "$label" "$flog" 20; then
+  if ! wait_tcp "$port" "$pid" "$label" "$flog" 20; then
     stop_bg "$pid"
     printf '%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\tno-listen\t0\t0\t0\t-\t-\t0\t%s\t-\t-\t-\t-\n' \
       "$fan" "$n" "$((n - 1))" >>"$RESULTS"

@@ -33,6 +33,8 @@ export LC_ALL=C
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BUILD_DIR=${BUILD_DIR:-$REPO_DIR/build}
 VALIDATOR_BUFFERS=${VALIDATOR_BUFFERS:-4000}
@@ -54,25 +56,6 @@ SEPARATE_CALLERS=8
 LARGE_COPY_IR=100
 # FLV tags per second of the input: 30 video frames + 48000/1024 AAC frames.
 TAGS_PER_SECOND=76.875
-# Input: the same file as bench/ingest.sh makes (same name, same settings).
-INPUT_SECONDS=20
-VIDEO_ARGS=(-c:v libx264 -preset veryfast -pix_fmt yuv420p
-  -b:v 4500k -maxrate 4500k -bufsize 9000k
-  -g 120 -keyint_min 120 -sc_threshold 0)
-AUDIO_ARGS=(-c:a aac -b:a 128k -ar 48000 -ac 2)
-
-usage() {
-  sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
-
-die() {
-  echo "validator.sh: error: $*" >&2
-  exit 1
-}
-
-log() {
-  echo "validator.sh: $*" >&2
-}
 
 case ${1:-} in
   "") ;;
@@ -101,35 +84,7 @@ for tool in valgrind ffmpeg gst-launch-1.0 gst-inspect-1.0 awk; do
 done
 [[ -d $BUILD_DIR ]] || die "build dir $BUILD_DIR not found (meson setup build && ninja -C build)"
 
-TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cflive-validator.XXXXXX")
-PGIDS=()
-CLEANED=0
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-  local rc=$?
-  [[ $CLEANED == 1 ]] && return
-  CLEANED=1
-  set +e
-  local pg i
-  for ((i = ${#PGIDS[@]} - 1; i >= 0; i--)); do
-    kill -TERM -- "-${PGIDS[i]}" 2>/dev/null
-  done
-  sleep 0.2
-  for pg in "${PGIDS[@]}"; do
-    kill -KILL -- "-$pg" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [[ $BENCH_KEEP_LOGS == 1 ]]; then
-    log "logs and callgrind files kept in $TMP_DIR"
-  else
-    rm -rf -- "$TMP_DIR"
-  fi
-  return "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_setup_tmp cflive-validator "logs and callgrind files"
 
 # A private registry, made here outside valgrind: the measured processes
 # never scan plugins, and all of them start from the same registry.
@@ -143,66 +98,11 @@ export GST_REGISTRY_UPDATE=no
 # Debug output or tracers would be counted too.
 unset GST_DEBUG GST_DEBUG_FILE GST_TRACERS GST_DEBUG_DUMP_DOT_DIR
 
-start_bg() {
-  local logfile=$1
-  shift
-  setsid "$@" </dev/null >"$logfile" 2>&1 &
-  STARTED_PID=$!
-  PGIDS+=("$STARTED_PID")
-}
-
-show_log() {
-  echo "---- last lines of $1 ($2) ----" >&2
-  tail -n 30 "$2" >&2 || true
-  echo "----" >&2
-}
-
 # ---------------------------------------------------------------- input
 
-input_tag="testsrc2-1280x720p30-x264vf-4500k-g120-aac128k-${INPUT_SECONDS}s"
-if [[ -n ${BENCH_CACHE_DIR:-} ]]; then
-  CACHE_DIR=$BENCH_CACHE_DIR
-else
-  CACHE_DIR=$BUILD_DIR/bench-cache
-fi
-mkdir -p "$CACHE_DIR"
-INPUT=$CACHE_DIR/$input_tag.flv
-if [[ ! -s $INPUT ]]; then
-  log "generating input ($INPUT_SECONDS s of 720p30) into $INPUT"
-  partial="$INPUT.partial.$$"
-  ffmpeg -nostdin -hide_banner -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1280x720:rate=30" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000" \
-    -t "$INPUT_SECONDS" "${VIDEO_ARGS[@]}" "${AUDIO_ARGS[@]}" \
-    -f flv "$partial" || {
-    rm -f -- "$partial"
-    die "input generation failed"
-  }
-  mv -f -- "$partial" "$INPUT"
-fi
+bench_input
 
 # ---------------------------------------------------------------- runs
-
-is_listening() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  awk -v port="$hex" '
-    FNR > 1 { split($2, a, ":"); if (a[2] == port && $4 == "0A") found = 1 }
-    END { exit found ? 0 : 1 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-pick_port() {
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-  else
-    local p
-    while :; do
-      p=$((20000 + RANDOM % 40000))
-      is_listening "$p" || break
-    done
-    echo "$p"
-  fi
-}
 
 # run_one NAME WITH_VALIDATOR [valgrind options...]: one measured process;
 # its callgrind file is $TMP_DIR/NAME.cg (NAME.cg-01, -02... per thread with
@@ -212,21 +112,14 @@ run_one() {
   shift 2
   local -a chain=(fakesink)
   [[ $with == 1 ]] && chain=(cfgopvalidator ! fakesink)
-  port=$(pick_port)
+  port=$(pick_ports 1)
   start_bg "$TMP_DIR/$name.log" valgrind --tool=callgrind \
     --callgrind-out-file="$TMP_DIR/$name.cg" "$@" \
     gst-launch-1.0 -q cfliveinputsrc "rtmp-url=rtmp://127.0.0.1:$port/live" \
     "stream-key=$STREAM_KEY" "num-buffers=$VALIDATOR_BUFFERS" ! "${chain[@]}"
   gst_pid=$STARTED_PID
-  for ((i = 0; ; i++)); do
-    kill -0 "$gst_pid" 2>/dev/null || {
-      show_log "$name" "$TMP_DIR/$name.log"
-      die "$name: gst-launch-1.0 exited before listening"
-    }
-    is_listening "$port" && break
-    ((i < 1200)) || die "$name: not listening on 127.0.0.1:$port after 120 s"
-    sleep 0.1
-  done
+  wait_listening "$port" "" "$gst_pid" "$name" "$TMP_DIR/$name.log" 120 ||
+    die "$WAIT_ERROR"
   # No -re: as fast as the element reads (TCP back-pressure paces it).
   start_bg "$TMP_DIR/$name.pub.log" ffmpeg -nostdin -hide_banner -loglevel error \
     -stream_loop -1 -i "$INPUT" -c copy -f flv "rtmp://127.0.0.1:$port/live/$STREAM_KEY"
