@@ -87,6 +87,26 @@ gboolean gst_cflive_publisher_event_parse (GstEvent * event,
 #define GST_CFLIVE_ERR_OPEN_GOP "ERR_OPEN_GOP"
 /* gst-cflive's own: above the recommended maximum bitrate (a warning) */
 #define GST_CFLIVE_ERR_BITRATE_TOO_HIGH "ERR_BITRATE_TOO_HIGH"
+/* gst-cflive's own: the directory of the recordings cannot be written
+ * (permissions, a read-only file system, a path that is not a directory) */
+#define GST_CFLIVE_ERR_STORAGE_UNWRITABLE "ERR_STORAGE_UNWRITABLE"
+
+/* Name of the structure of the element messages of cfrecordsink: one per
+ * event of a recording, with the fields event, uid, live-input, location
+ * (the recording's directory), video (the Video JSON, except for
+ * deleted) and, for errors, code (an ERR_* above) and message. */
+#define GST_CFLIVE_RECORDING_MESSAGE_NAME "cflive-recording"
+
+/* The events of a recording */
+#define GST_CFLIVE_RECORDING_EVENT_STARTED "started"
+/* the encoder reconnected within the timeout: same recording */
+#define GST_CFLIVE_RECORDING_EVENT_CONTINUED "continued"
+#define GST_CFLIVE_RECORDING_EVENT_FINALISED "finalised"
+/* finalised at start, after a crash left it live */
+#define GST_CFLIVE_RECORDING_EVENT_RECOVERED "recovered"
+/* its scheduledDeletion passed */
+#define GST_CFLIVE_RECORDING_EVENT_DELETED "deleted"
+#define GST_CFLIVE_RECORDING_EVENT_ERROR "error"
 
 G_END_DECLS
 
