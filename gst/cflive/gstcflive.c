@@ -24,6 +24,7 @@
 #include "gstcfliveinputsrc.h"
 #include "gstcfgopvalidator.h"
 #include "gstcfrestreamsink.h"
+#include "gstcfrecordsink.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -33,6 +34,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (cfliveinputsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (cfgopvalidator, plugin);
   ret |= GST_ELEMENT_REGISTER (cfrestreamsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (cfrecordsink, plugin);
 
   return ret;
 }
