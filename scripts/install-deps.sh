@@ -28,6 +28,13 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# tests: Cloudflare's TypeScript SDK against the server (tests/sdk) runs on
+# Node.js: Debian's nodejs and npm, unless a node and an npm are there already
+# (a nodejs from elsewhere that bundles npm conflicts with Debian's npm)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
