@@ -436,7 +436,7 @@ run_config() {
       # -m prints the element's cflive-output messages (output states).
       start_bg "$flog" env GST_PLUGIN_PATH="$BUILD_DIR" gst-launch-1.0 -m \
         cfliveinputsrc "rtmp-url=rtmp://127.0.0.1:$port/live" "stream-key=$STREAM_KEY" \
-        ! cfrestreamsink "max-outputs=$((n > 50 ? n : 50))" "outputs=$joined"
+        ! cfrestreamsink "max-outputs=$((n > 50 ? n : 50))" ${BENCH_SINK_ARGS:-} "outputs=$joined"
       ;;
     ffmpeg)
       local tee="" sep=""

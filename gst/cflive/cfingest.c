@@ -287,13 +287,17 @@ hub_defer (GSourceFunc func, gpointer data, GDestroyNotify notify)
 static void
 input_push (CfIngestInput * input, CfIngestItem * item)
 {
+  gboolean wake;
+
   g_mutex_lock (&input->lock);
   if (item->body)
     input->queued_bytes += g_bytes_get_size (item->body);
   g_queue_push_tail (&input->queue, item);
-  if (input->waiting)
-    g_cond_signal (&input->cond);
+  wake = input->waiting;
   g_mutex_unlock (&input->lock);
+  /* signalled after the unlock: the woken thread does not block on it */
+  if (wake)
+    g_cond_signal (&input->cond);
 }
 
 static void
@@ -368,7 +372,7 @@ _cf_ingest_input_push_tag (CfIngestInput * input, guint session,
     guint8 type, guint32 timestamp, GBytes * body)
 {
   CfIngestItem *item = g_new0 (CfIngestItem, 1);
-  gboolean full;
+  gboolean full, wake;
 
   item->type = CF_INGEST_ITEM_TAG;
   item->session = session;
@@ -380,13 +384,15 @@ _cf_ingest_input_push_tag (CfIngestInput * input, guint session,
   g_mutex_lock (&input->lock);
   input->queued_bytes += g_bytes_get_size (body);
   g_queue_push_tail (&input->queue, item);
-  /* a wake-up is a system call: only when someone sleeps */
-  if (input->waiting)
-    g_cond_signal (&input->cond);
+  /* a wake-up is a system call: only when someone sleeps, and after the
+   * unlock, so that the woken thread does not block on the lock */
+  wake = input->waiting;
   full = input->queued_bytes > CF_INGEST_QUEUE_HIGH_BYTES && !input->flushing;
   if (full)
     input->reading_paused = TRUE;
   g_mutex_unlock (&input->lock);
+  if (wake)
+    g_cond_signal (&input->cond);
   return full;
 }
 
@@ -702,6 +708,10 @@ conn_start_reading (Conn * conn)
       conn->cancellable);
   g_source_set_callback (conn->read_source, G_SOURCE_FUNC (on_readable), conn,
       NULL);
+  /* GLib takes a blocked source's descriptors out of the poll set for the
+   * time of its dispatch and puts them back after, waking its own loop
+   * twice per read (GLib 2.74); the callbacks never recurse */
+  g_source_set_can_recurse (conn->read_source, TRUE);
   g_source_attach (conn->read_source, hub.context);
 }
 

@@ -56,6 +56,9 @@ GST_DEBUG_CATEGORY_STATIC (cf_output_debug);
 #define STALL_TIMEOUT_US (10 * G_USEC_PER_SEC)
 #define BACKOFF_INITIAL_MS 1000
 #define BACKOFF_MAX_MS 30000
+/* RTMP: buffers written in one system call, and the bytes they may hold */
+#define MAX_IOV 32
+#define MAX_BATCH_BYTES (256 * 1024)
 #define READ_SIZE 16384
 /* TS bytes per SRT message: 7 packets */
 #define SRT_PAYLOAD 1316
@@ -94,10 +97,14 @@ static struct
   GThread *thread;
 
   /* one wake-up for every output with new data: the streaming thread
-   * pushes a tag to all outputs and wakes the loop once */
+   * pushes a tag to all outputs and wakes the loop once, at once or, with
+   * a flush interval, at the end of it; while data keeps coming the loop
+   * wakes once per interval by itself, and nobody has to wake it */
   GSource *kick;
   GMutex kick_lock;
   GQueue dirty;                 /* CfOutput, reffed */
+  gint64 deadline;              /* when the kick fires, -1: not armed */
+  gint64 period;                /* µs between flushes while data flows */
 } loop;
 
 static gboolean on_kick (gpointer data);
@@ -132,6 +139,7 @@ loop_init (void)
     loop.context = g_main_context_new ();
     g_mutex_init (&loop.kick_lock);
     g_queue_init (&loop.dirty);
+    loop.deadline = -1;
     loop.kick = g_source_new (&kick_funcs, sizeof (GSource));
     g_source_set_ready_time (loop.kick, -1);
     g_source_set_callback (loop.kick, on_kick, NULL, NULL);
@@ -463,6 +471,8 @@ struct _CfOutput
   guint32 inject_ts;            /* the time they go out with */
   GBytes *pending;
   gsize pending_off;
+  GBytes *more[MAX_IOV - 1];    /* RTMP: taken after pending, same write */
+  guint n_more;
   guint attempts;
   gint64 phase_start;
   gint64 last_progress;
@@ -578,6 +588,8 @@ output_close (CfOutput * o)
     o->srt_sock = SRT_INVALID_SOCK;
   }
   g_clear_pointer (&o->pending, g_bytes_unref);
+  while (o->n_more)
+    g_bytes_unref (o->more[--o->n_more]);
   g_queue_clear_full (&o->inject, (GDestroyNotify) cf_output_tag_unref);
   o->publishing = FALSE;
   g_mutex_lock (&o->lock);
@@ -732,11 +744,10 @@ next_tag (CfOutput * o, guint32 * ts)
   return t;
 }
 
-/* @n more bytes of the pending data (@size in all) went out */
+/* @n more bytes of the pending data went out */
 static void
-advance (CfOutput * o, gsize n, gsize size)
+advance (CfOutput * o, gsize n)
 {
-  o->pending_off += n;
   o->last_progress = g_get_monotonic_time ();
   g_mutex_lock (&o->lock);
   o->bytes_sent += n;
@@ -744,22 +755,41 @@ advance (CfOutput * o, gsize n, gsize size)
   if (o->srt)
     o->srt_last_send = o->last_progress;
   g_mutex_unlock (&o->lock);
-  if (o->pending_off == size)
-    g_clear_pointer (&o->pending, g_bytes_unref);
+
+  while (o->pending) {
+    gsize left = g_bytes_get_size (o->pending) - o->pending_off;
+
+    if (n < left) {
+      o->pending_off += n;
+      return;
+    }
+    n -= left;
+    g_bytes_unref (o->pending);
+    o->pending = NULL;
+    o->pending_off = 0;
+    if (o->n_more) {
+      o->pending = o->more[0];
+      o->n_more--;
+      memmove (o->more, o->more + 1, o->n_more * sizeof (GBytes *));
+    }
+  }
 }
 
-/* @bytes become the data being written */
+/* @bytes are written after what is pending */
 static void
-set_pending (CfOutput * o, GBytes * bytes)
+add_pending (CfOutput * o, GBytes * bytes)
 {
-  o->pending = bytes;
-  o->pending_off = 0;
+  if (!o->pending) {
+    o->pending = bytes;
+    o->pending_off = 0;
+  } else {
+    g_assert (o->n_more < G_N_ELEMENTS (o->more));
+    o->more[o->n_more++] = bytes;
+  }
   g_mutex_lock (&o->lock);
-  o->in_flight = g_bytes_get_size (bytes);
+  o->in_flight += g_bytes_get_size (bytes);
   g_mutex_unlock (&o->lock);
 }
-
-/* --- SRT destinations (loop thread) --- */
 
 static void output_pump_srt (CfOutput * o);
 
@@ -948,7 +978,7 @@ output_pump_srt (CfOutput * o)
 
       if (!t)
         return;
-      set_pending (o, g_bytes_ref (t->mpegts));
+      add_pending (o, g_bytes_ref (t->mpegts));
       g_mutex_lock (&o->lock);
       o->frames_sent++;
       g_mutex_unlock (&o->lock);
@@ -969,7 +999,7 @@ output_pump_srt (CfOutput * o)
       output_fail (o, srt_getlasterror_str ());
       return;
     }
-    advance (o, n, size);
+    advance (o, n);
   }
 }
 
@@ -984,7 +1014,36 @@ on_writable (GObject * stream, gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* loop thread: writes as much as the socket takes */
+/* loop thread: the next data to write (control messages first, then the
+ * next tag once publishing), NULL when there is none */
+static GBytes *
+take_next (CfOutput * o)
+{
+  GByteArray *ctl = cf_rtmp_client_session_get_output (o->session);
+  CfOutputTag *t;
+  GBytes *ret;
+  guint32 ts = 0;
+
+  if (ctl->len > 0) {
+    ret = g_bytes_new (ctl->data, ctl->len);
+    g_byte_array_set_size (ctl, 0);
+    return ret;
+  }
+  if (!o->publishing || !(t = next_tag (o, &ts)))
+    return NULL;
+  ret = tag_get_chunks (t, cf_rtmp_client_session_get_chunk_size (o->session),
+      cf_rtmp_client_session_get_stream_id (o->session), ts);
+  if (!t->header) {
+    g_mutex_lock (&o->lock);
+    o->frames_sent++;
+    g_mutex_unlock (&o->lock);
+  }
+  cf_output_tag_unref (t);
+  return ret;
+}
+
+/* loop thread: writes as much as the socket takes, everything that is
+ * ready in one system call */
 static void
 output_pump (CfOutput * o)
 {
@@ -1000,53 +1059,54 @@ output_pump (CfOutput * o)
 
   while (TRUE) {
     g_autoptr (GError) err = NULL;
-    gconstpointer data;
-    gsize size;
-    gssize n;
+    GOutputVector vec[MAX_IOV];
+    GPollableReturn ret;
+    gsize queued = 0, written = 0;
+    guint i, n_vec = 0;
+    gboolean was_idle = !o->pending;
 
-    if (!o->pending) {
-      GByteArray *ctl = cf_rtmp_client_session_get_output (o->session);
+    if (o->pending)
+      queued = g_bytes_get_size (o->pending) - o->pending_off;
+    for (i = 0; i < o->n_more; i++)
+      queued += g_bytes_get_size (o->more[i]);
+    while (o->n_more < G_N_ELEMENTS (o->more) && queued < MAX_BATCH_BYTES) {
+      GBytes *b = take_next (o);
 
-      if (ctl->len > 0) {
-        set_pending (o, g_bytes_new (ctl->data, ctl->len));
-        g_byte_array_set_size (ctl, 0);
-      } else if (o->publishing) {
-        guint32 ts = 0;
-        CfOutputTag *t = next_tag (o, &ts);
-
-        if (!t)
-          return;
-        set_pending (o, tag_get_chunks (t,
-                cf_rtmp_client_session_get_chunk_size (o->session),
-                cf_rtmp_client_session_get_stream_id (o->session), ts));
-        if (!t->header) {
-          g_mutex_lock (&o->lock);
-          o->frames_sent++;
-          g_mutex_unlock (&o->lock);
-        }
-        cf_output_tag_unref (t);
-      } else {
-        return;
-      }
+      if (!b)
+        break;
+      queued += g_bytes_get_size (b);
+      add_pending (o, b);
+    }
+    if (!o->pending)
+      return;
+    if (was_idle)
       o->last_progress = g_get_monotonic_time ();
+
+    vec[n_vec].buffer = (const guint8 *) g_bytes_get_data (o->pending, NULL) +
+        o->pending_off;
+    vec[n_vec++].size = g_bytes_get_size (o->pending) - o->pending_off;
+    for (i = 0; i < o->n_more; i++) {
+      vec[n_vec].buffer = g_bytes_get_data (o->more[i], NULL);
+      vec[n_vec++].size = g_bytes_get_size (o->more[i]);
     }
 
-    data = g_bytes_get_data (o->pending, &size);
-    n = g_pollable_output_stream_write_nonblocking (os,
-        (const guint8 *) data + o->pending_off, size - o->pending_off, NULL,
-        &err);
-    if (n < 0) {
-      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-        o->write_source = g_pollable_output_stream_create_source (os, NULL);
-        g_source_set_callback (o->write_source, G_SOURCE_FUNC (on_writable),
-            o, NULL);
-        g_source_attach (o->write_source, loop.context);
-        return;
-      }
-      output_fail (o, err->message);
+    ret = g_pollable_output_stream_writev_nonblocking (os, vec, n_vec,
+        &written, NULL, &err);
+    if (ret == G_POLLABLE_RETURN_WOULD_BLOCK) {
+      o->write_source = g_pollable_output_stream_create_source (os, NULL);
+      g_source_set_callback (o->write_source, G_SOURCE_FUNC (on_writable),
+          o, NULL);
+      /* not blocked while dispatched: GLib 2.74 would take the socket
+       * out of the poll set and put it back, waking the loop twice */
+      g_source_set_can_recurse (o->write_source, TRUE);
+      g_source_attach (o->write_source, loop.context);
       return;
     }
-    advance (o, n, size);
+    if (ret != G_POLLABLE_RETURN_OK) {
+      output_fail (o, err ? err->message : "writing failed");
+      return;
+    }
+    advance (o, written);
   }
 }
 
@@ -1200,7 +1260,8 @@ output_connect (CfOutput * o)
     g_signal_connect (o->client, "event", G_CALLBACK (on_client_event), o);
   }
   o->cancellable = g_cancellable_new ();
-  o->timer = g_timeout_source_new (500);
+  /* whole seconds: GLib fires the timers of every output together */
+  o->timer = g_timeout_source_new_seconds (1);
   g_source_set_callback (o->timer, on_timer, o, NULL);
   g_source_attach (o->timer, loop.context);
   g_socket_client_connect_to_host_async (o->client, o->url.host, o->url.port,
@@ -1214,10 +1275,21 @@ on_kick (gpointer data)
   GQueue dirty;
   CfOutput *o;
 
-  g_source_set_ready_time (loop.kick, -1);
   g_mutex_lock (&loop.kick_lock);
   dirty = loop.dirty;
   g_queue_init (&loop.dirty);
+  if (g_queue_is_empty (&dirty) || loop.period == 0) {
+    loop.deadline = -1;
+  } else {
+    /* data is flowing: the next flush is one period on, and the streaming
+     * threads have no need to wake the loop for it */
+    gint64 now = g_get_monotonic_time ();
+
+    loop.deadline += loop.period;
+    if (loop.deadline <= now)
+      loop.deadline = now + loop.period;
+  }
+  g_source_set_ready_time (loop.kick, loop.deadline);
   g_mutex_unlock (&loop.kick_lock);
 
   while ((o = g_queue_pop_head (&dirty))) {
@@ -1411,15 +1483,19 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
     GST_INFO ("output %s is behind: dropped %" G_GUINT64_FORMAT " frames, "
         "waiting for a keyframe", o->uid, dropped);
   if (kick) {
-    gboolean first;
+    gint64 delay = o->config.flush_interval / GST_USECOND;
 
     g_mutex_lock (&loop.kick_lock);
-    first = g_queue_is_empty (&loop.dirty);
     g_queue_push_tail (&loop.dirty, output_ref (o));
+    if (delay)
+      loop.period = delay;
+    /* one wake-up (a system call) per tag or per flush interval, not per
+     * output; none while the loop flushes by itself */
+    if (loop.deadline < 0 || (delay == 0 && loop.deadline > 0)) {
+      loop.deadline = delay ? g_get_monotonic_time () + delay : 0;
+      g_source_set_ready_time (loop.kick, loop.deadline);
+    }
     g_mutex_unlock (&loop.kick_lock);
-    /* one wake-up (a system call) per tag, not per output */
-    if (first)
-      g_source_set_ready_time (loop.kick, 0);
   }
 }
 

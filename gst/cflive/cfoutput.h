@@ -75,6 +75,9 @@ typedef struct
   GstClockTime max_queue_time;
   gint max_reconnects;          /* -1: for ever */
   gboolean tls_validate;
+  /* how long a tag may wait so that an output writes all the tags of that
+   * time in one system call; 0: each tag at once */
+  GstClockTime flush_interval;
 } CfOutputConfig;
 
 typedef struct _CfOutput CfOutput;
