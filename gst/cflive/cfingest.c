@@ -687,6 +687,10 @@ on_readable (GObject * stream, gpointer user_data)
       break;
     }
     conn_flush (conn);
+    /* a short read emptied the socket: the next poll says when there is
+     * more (a TLS stream may hold decrypted data back: read on) */
+    if (n < READ_SIZE && G_IS_SOCKET_CONNECTION (conn->stream))
+      break;
   }
 
   /* closed, refused, or paused by on_media: our source is gone */
@@ -694,6 +698,15 @@ on_readable (GObject * stream, gpointer user_data)
     ret = G_SOURCE_REMOVE;
   conn_unref (conn);
   return ret;
+}
+
+static gboolean
+on_socket_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  return on_readable (G_OBJECT (g_io_stream_get_input_stream (conn->stream)),
+      conn);
 }
 
 static void
@@ -704,13 +717,24 @@ conn_start_reading (Conn * conn)
 
   if (conn->read_source || conn->closed)
     return;
-  conn->read_source = g_pollable_input_stream_create_source (is,
-      conn->cancellable);
-  g_source_set_callback (conn->read_source, G_SOURCE_FUNC (on_readable), conn,
-      NULL);
-  /* GLib takes a blocked source's descriptors out of the poll set for the
-   * time of its dispatch and puts them back after, waking its own loop
-   * twice per read (GLib 2.74); the callbacks never recurse */
+  if (G_IS_SOCKET_CONNECTION (conn->stream)) {
+    /* plain TCP: the socket's own source. A pollable stream's source
+     * dispatches a child source for the socket, and GLib 2.74 takes a
+     * dispatched source's descriptor out of the poll set and puts it back,
+     * waking its loop twice per read */
+    conn->read_source =
+        g_socket_create_source (g_socket_connection_get_socket
+        (G_SOCKET_CONNECTION (conn->stream)), G_IO_IN | G_IO_HUP | G_IO_ERR,
+        NULL);
+    g_source_set_callback (conn->read_source,
+        G_SOURCE_FUNC (on_socket_readable), conn, NULL);
+  } else {
+    conn->read_source = g_pollable_input_stream_create_source (is,
+        conn->cancellable);
+    g_source_set_callback (conn->read_source, G_SOURCE_FUNC (on_readable),
+        conn, NULL);
+  }
+  /* the callbacks never recurse: no blocking (see above) */
   g_source_set_can_recurse (conn->read_source, TRUE);
   g_source_attach (conn->read_source, hub.context);
 }
