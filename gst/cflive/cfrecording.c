@@ -250,7 +250,8 @@ cf_recording_to_json (CfRecording * rec)
   json_builder_set_member_name (b, "size");
   json_builder_add_int_value (b, rec->size);
   json_builder_set_member_name (b, "duration");
-  json_builder_add_double_value (b, ready ? floor (rec->duration * 1000 + 0.5) / 1000 : -1);
+  json_builder_add_double_value (b,
+      ready ? floor (rec->duration * 1000 + 0.5) / 1000 : -1);
 
   json_builder_set_member_name (b, "input");
   json_builder_begin_object (b);
@@ -381,8 +382,7 @@ cf_recording_write_json (CfRecording * rec, GError ** error)
 }
 
 gboolean
-cf_recording_write_playlist (CfRecording * rec, gboolean final,
-    GError ** error)
+cf_recording_write_playlist (CfRecording * rec, gboolean final, GError ** error)
 {
   GString *s = g_string_new ("#EXTM3U\n#EXT-X-VERSION:3\n");
   gchar *path;
@@ -401,8 +401,7 @@ cf_recording_write_playlist (CfRecording * rec, gboolean final,
   for (i = 0; i < rec->segments->len; i++) {
     CfRecSegment *seg = &g_array_index (rec->segments, CfRecSegment, i);
 
-    g_string_append_printf (s, "#EXTINF:%.6f,\n%s\n", seg->duration,
-        seg->name);
+    g_string_append_printf (s, "#EXTINF:%.6f,\n%s\n", seg->duration, seg->name);
   }
   if (final)
     g_string_append (s, "#EXT-X-ENDLIST\n");
@@ -484,8 +483,7 @@ cf_recording_load (const gchar * dir, GError ** error)
   rec->created = parse_time (member_string (o, "created"));
   rec->modified = parse_time (member_string (o, "modified"));
   rec->ready_at = parse_time (member_string (o, "readyToStreamAt"));
-  rec->scheduled_deletion = parse_time (member_string (o,
-          "scheduledDeletion"));
+  rec->scheduled_deletion = parse_time (member_string (o, "scheduledDeletion"));
   rec->size = member_int (o, "size", 0);
   input = member_object (o, "input");
   rec->width = MAX (0, member_int (input, "width", 0));
@@ -764,8 +762,7 @@ make_mp4 (CfRecording * rec, GError ** error)
   for (i = 0; i < rec->segments->len; i++) {
     gchar *expect = cf_recording_segment_name (first + i);
 
-    if (g_strcmp0 (expect, g_array_index (rec->segments, CfRecSegment,
-                i).name)) {
+    if (g_strcmp0 (expect, g_array_index (rec->segments, CfRecSegment, i).name)) {
       g_free (expect);
       g_set_error (error, CF_RECORDING_ERROR, EINVAL, "segments not "
           "numbered in sequence");
@@ -801,8 +798,7 @@ make_mp4 (CfRecording * rec, GError ** error)
   caps = gst_caps_new_simple ("video/mpegts", "systemstream", G_TYPE_BOOLEAN,
       TRUE, "packetsize", G_TYPE_INT, 188, NULL);
   g_object_set (src, "location", pattern, "start-index", first,
-      "stop-index", first + (gint) rec->segments->len - 1, "caps", caps,
-      NULL);
+      "stop-index", first + (gint) rec->segments->len - 1, "caps", caps, NULL);
   gst_caps_unref (caps);
   g_object_set (sink, "location", tmp, "sync", FALSE, NULL);
   g_object_set (vq, "max-size-time", (guint64) 0, "max-size-bytes", 0,
@@ -882,8 +878,7 @@ out:
 }
 
 gboolean
-cf_recording_finalise (CfRecording * rec, GError ** mp4_error,
-    GError ** error)
+cf_recording_finalise (CfRecording * rec, GError ** mp4_error, GError ** error)
 {
   gchar *mp4 = g_build_filename (rec->dir, CF_RECORDING_MP4, NULL);
 

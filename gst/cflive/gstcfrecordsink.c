@@ -662,8 +662,7 @@ finalise_job (GstCfRecordSink * self, CfRecording * rec, JobType type)
   note_deletion (self, rec->scheduled_deletion);
   post_recording (self, type == JOB_RECOVER ?
       GST_CFLIVE_RECORDING_EVENT_RECOVERED :
-      GST_CFLIVE_RECORDING_EVENT_FINALISED, rec, NULL, NULL, NULL, NULL,
-      NULL);
+      GST_CFLIVE_RECORDING_EVENT_FINALISED, rec, NULL, NULL, NULL, NULL, NULL);
 }
 
 static void
@@ -1504,8 +1503,7 @@ gst_cf_record_sink_event (GstBaseSink * bsink, GstEvent * event)
   GstCflivePublisherAction action;
   guint session;
 
-  if (gst_cflive_publisher_event_parse (event, &action, &session, NULL,
-          NULL)) {
+  if (gst_cflive_publisher_event_parse (event, &action, &session, NULL, NULL)) {
     Item *item = g_new0 (Item, 1);
 
     item->type = ITEM_PUBLISHER;

@@ -340,8 +340,7 @@ add_recording_input (CfTestPipeline * p, const gchar * location,
     const gchar * extra, gint reconnect_window)
 {
   g_autofree gchar *branch = g_strdup_printf ("cfrecordsink name=rec "
-      "location=%s live-input=" LIVE_INPUT " %s", location, extra ? extra :
-      "");
+      "location=%s live-input=" LIVE_INPUT " %s", location, extra ? extra : "");
 
   return cftest_pipeline_add_input_with_branch (p, "in", branch, "rtmp-url",
       "rtmp://127.0.0.1:0/" CFTEST_APP, "stream-key", KEY,
@@ -426,8 +425,7 @@ GST_START_TEST (test_playback)
   fail_unless (cftest_stats_get_uint64 (stats, "bytes-written") > 0);
   fail_unless (cftest_stats_get_uint64 (stats, "segments") >= 2);
   fail_unless_equals_int (cftest_stats_get_uint64 (stats, "errors"), 0);
-  fail_unless_equals_string (cftest_stats_get_string (stats, "state"),
-      "idle");
+  fail_unless_equals_string (cftest_stats_get_string (stats, "state"), "idle");
   gst_structure_free (stats);
   fail_unless_equals_int (cftest_pipeline_n_errors (p), 0);
   fail_unless_equals_int (reclog_n_warnings (log), 0);
@@ -506,8 +504,7 @@ GST_START_TEST (test_retention)
   ready_at = g_get_monotonic_time ();
   dir = gst_structure_get_string (fin, "location");
   o = parse_video (gst_structure_get_string (fin, "video"));
-  fail_unless (json_object_get_string_member (o, "scheduledDeletion") !=
-      NULL);
+  fail_unless (json_object_get_string_member (o, "scheduledDeletion") != NULL);
   json_object_unref (o);
   fail_unless (g_file_test (dir, G_FILE_TEST_IS_DIR));
 
@@ -749,8 +746,7 @@ GST_START_TEST (test_sigkill_recovery)
   t_start = g_get_monotonic_time ();
 
   /* a recording of another live input, left live as well: not touched */
-  other = g_build_filename (location, "0123456789abcdef0123456789abcdef",
-      NULL);
+  other = g_build_filename (location, "0123456789abcdef0123456789abcdef", NULL);
   g_mkdir (other, 0755);
   {
     g_autofree gchar *path = g_build_filename (other, "video.json", NULL);
