@@ -416,6 +416,67 @@ cf_output_url_to_safe_string (const CfOutputUrl * url)
 
 /* --- outputs --- */
 
+/* An output's queue: a ring of tag references. Pushing a tag to every
+ * output must not allocate a list node per output. */
+typedef struct
+{
+  CfOutputTag **v;
+  guint cap;                    /* a power of two, or 0 */
+  guint head;
+  guint len;
+} TagRing;
+
+#define RING_AT(r, i) ((r)->v[((r)->head + (i)) & ((r)->cap - 1)])
+
+static void
+ring_push (TagRing * r, CfOutputTag * tag)
+{
+  if (r->len == r->cap) {
+    guint cap = r->cap ? r->cap * 2 : 64;
+    CfOutputTag **v = g_new (CfOutputTag *, cap);
+    guint i;
+
+    for (i = 0; i < r->len; i++)
+      v[i] = RING_AT (r, i);
+    g_free (r->v);
+    r->v = v;
+    r->cap = cap;
+    r->head = 0;
+  }
+  r->v[(r->head + r->len) & (r->cap - 1)] = tag;
+  r->len++;
+}
+
+static CfOutputTag *
+ring_pop (TagRing * r)
+{
+  CfOutputTag *t;
+
+  if (r->len == 0)
+    return NULL;
+  t = r->v[r->head];
+  r->head = (r->head + 1) & (r->cap - 1);
+  r->len--;
+  return t;
+}
+
+static void
+ring_clear (TagRing * r)
+{
+  CfOutputTag *t;
+
+  while ((t = ring_pop (r)))
+    cf_output_tag_unref (t);
+}
+
+static void
+ring_free (TagRing * r)
+{
+  ring_clear (r);
+  g_clear_pointer (&r->v, g_free);
+  r->cap = 0;
+}
+
 struct _CfOutput
 {
   gint ref;
@@ -433,7 +494,7 @@ struct _CfOutput
 
   /* lock */
   GMutex lock;
-  GQueue queue;
+  TagRing queue;
   gsize queued_bytes;
   gboolean enabled;
   gboolean destroyed;
@@ -504,7 +565,7 @@ output_unref (CfOutput * o)
 {
   if (!g_atomic_int_dec_and_test (&o->ref))
     return;
-  g_queue_clear_full (&o->queue, (GDestroyNotify) cf_output_tag_unref);
+  ring_free (&o->queue);
   g_queue_clear_full (&o->inject, (GDestroyNotify) cf_output_tag_unref);
   cf_output_url_clear (&o->url);
   g_free (o->safe_url);
@@ -671,21 +732,22 @@ on_timer (gpointer data)
 static void
 trim_to_last_keyframe_locked (CfOutput * o)
 {
-  GList *l, *last = NULL;
+  guint i, last = 0;
+  gboolean found = FALSE;
 
-  for (l = o->queue.tail; l; l = l->prev) {
-    CfOutputTag *t = l->data;
+  for (i = o->queue.len; i > 0 && !found; i--) {
+    CfOutputTag *t = RING_AT (&o->queue, i - 1);
 
     if (t->keyframe || (!o->has_video && !t->hdr[HDR_VIDEO] &&
             t->type == GST_CFLIVE_FLV_TAG_AUDIO && !t->header)) {
-      last = l;
-      break;
+      last = i - 1;
+      found = TRUE;
     }
   }
-  if (!last)
+  if (!found)
     return;
-  while (o->queue.head != last) {
-    CfOutputTag *t = g_queue_pop_head (&o->queue);
+  while (last-- > 0) {
+    CfOutputTag *t = ring_pop (&o->queue);
 
     o->queued_bytes -= t->body_size;
     cf_output_tag_unref (t);
@@ -709,7 +771,7 @@ next_tag (CfOutput * o, guint32 * ts)
     o->restart_gop = FALSE;
     o->need_keyframe = TRUE;
   }
-  while ((t = g_queue_pop_head (&o->queue))) {
+  while ((t = ring_pop (&o->queue))) {
     gboolean key;
 
     o->queued_bytes -= t->body_size;
@@ -945,7 +1007,7 @@ next_tag_srt (CfOutput * o)
     o->restart_gop = FALSE;
     o->need_keyframe = TRUE;
   }
-  while ((t = g_queue_pop_head (&o->queue))) {
+  while ((t = ring_pop (&o->queue))) {
     o->queued_bytes -= t->body_size;
     /* a video header current at this tag counts: an output that starts
      * on an audio frame of a stream with video would send delta frames */
@@ -1330,7 +1392,6 @@ cf_output_new (const gchar * uid, CfOutputUrl * url,
   o->state = enabled ? CF_OUTPUT_STATE_CONNECTING : CF_OUTPUT_STATE_DISABLED;
   g_mutex_init (&o->lock);
   g_rec_mutex_init (&o->cb_lock);
-  g_queue_init (&o->queue);
   g_queue_init (&o->inject);
 
   return o;
@@ -1399,7 +1460,7 @@ cf_output_suspend (CfOutput * o)
 {
   g_mutex_lock (&o->lock);
   o->suspended = TRUE;
-  g_queue_clear_full (&o->queue, (GDestroyNotify) cf_output_tag_unref);
+  ring_clear (&o->queue);
   o->queued_bytes = 0;
   o->need_keyframe = TRUE;
   g_mutex_unlock (&o->lock);
@@ -1452,19 +1513,19 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
     g_mutex_unlock (&o->lock);
     return;
   }
-  g_queue_push_tail (&o->queue, cf_output_tag_ref (tag));
+  ring_push (&o->queue, cf_output_tag_ref (tag));
   o->queued_bytes += tag->body_size;
 
   /* tags of different types may come a little out of order (an AVC end of
    * sequence after the last audio): a tag older than the head is no span */
-  span = (gint32) (tag->ts - ((CfOutputTag *) o->queue.head->data)->ts);
+  span = (gint32) (tag->ts - RING_AT (&o->queue, 0)->ts);
 
   /* over the bounds: only this output loses frames, up to a keyframe */
   if (o->queued_bytes > o->config.max_queue_bytes ||
       (span > 0 && (guint64) span * GST_MSECOND > o->config.max_queue_time)) {
     CfOutputTag *t;
 
-    while ((t = g_queue_pop_head (&o->queue))) {
+    while ((t = ring_pop (&o->queue))) {
       if (!t->header)
         dropped++;
       cf_output_tag_unref (t);
@@ -1532,7 +1593,7 @@ cf_output_set_enabled (CfOutput * o, gboolean enabled)
     return;
   }
   o->enabled = enabled;
-  g_queue_clear_full (&o->queue, (GDestroyNotify) cf_output_tag_unref);
+  ring_clear (&o->queue);
   o->queued_bytes = 0;
   o->need_keyframe = TRUE;
   g_mutex_unlock (&o->lock);
@@ -1567,7 +1628,7 @@ cf_output_is_drained (CfOutput * o)
   if (o->state != CF_OUTPUT_STATE_CONNECTED) {
     ret = TRUE;
   } else {
-    ret = o->queue.length == 0 && o->in_flight == 0;
+    ret = o->queue.len == 0 && o->in_flight == 0;
     /* SRT: acknowledged by the destination, and played out there: it
      * delivers after its latency, and a closed caller loses the rest */
     if (ret && o->srt)
