@@ -1306,8 +1306,11 @@ check_timers (GstCfRecordSink * self)
 
   if (self->rec && mode == GST_CF_RECORD_MODE_OFF)
     finalise_recording (self, "mode off");
-  if (mode == GST_CF_RECORD_MODE_OFF && self->blocked && !self->rec_failed)
-    self->blocked = FALSE;      /* switched back on: at the next keyframe */
+  if (mode == GST_CF_RECORD_MODE_OFF && self->blocked) {
+    /* switched off and on again: at the next keyframe */
+    self->blocked = FALSE;
+    self->rec_failed = FALSE;
+  }
 
   if (self->rec && self->disconnected && now - self->disconnected_at >=
       (gint64) self->rec_timeout * G_USEC_PER_SEC)
