@@ -891,10 +891,11 @@ storage_failed (GstCfRecordSink * self, GError * err)
 {
   const gchar *code = storage_error_code (err);
   CfRecording *rec = self->rec;
-  gchar *location;
+  gchar *location, *live_input;
 
   GST_OBJECT_LOCK (self);
   location = g_strdup (self->location);
+  live_input = g_strdup (self->live_input);
   GST_OBJECT_UNLOCK (self);
 
   GST_WARNING_OBJECT (self, "%s: %s", code, err->message);
@@ -915,8 +916,9 @@ storage_failed (GstCfRecordSink * self, GError * err)
             location, code), ("%s", err->message));
   }
   post_recording (self, GST_CFLIVE_RECORDING_EVENT_ERROR, rec,
-      NULL, NULL, location, code, err->message);
+      NULL, live_input, location, code, err->message);
   g_free (location);
+  g_free (live_input);
 
   self->rec_failed = TRUE;
   self->blocked = TRUE;

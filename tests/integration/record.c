@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -479,6 +480,28 @@ GST_START_TEST (test_max_duration)
 
 GST_END_TEST;
 
+/* A ready recording whose scheduledDeletion passed an hour ago */
+static gchar *
+write_expired (const gchar * location, const gchar * uid,
+    const gchar * live_input)
+{
+  gchar *dir = g_build_filename (location, uid, NULL);
+  g_autofree gchar *path = g_build_filename (dir, "video.json", NULL);
+  g_autofree gchar *json = NULL;
+  GDateTime *now = g_date_time_new_now_utc ();
+  GDateTime *then = g_date_time_add_hours (now, -1);
+  g_autofree gchar *when = g_date_time_format_iso8601 (then);
+
+  json = g_strdup_printf ("{\"uid\":\"%s\",\"liveInput\":\"%s\",\"status\":"
+      "{\"state\":\"ready\"},\"readyToStream\":true,\"scheduledDeletion\":"
+      "\"%s\"}", uid, live_input, when);
+  fail_unless (g_mkdir_with_parents (dir, 0755) == 0);
+  fail_unless (g_file_set_contents (path, json, -1, NULL));
+  g_date_time_unref (then);
+  g_date_time_unref (now);
+  return dir;
+}
+
 /* Retention: delete-after seconds after it became ready, the recording is
  * gone, with a message */
 GST_START_TEST (test_retention)
@@ -488,14 +511,30 @@ GST_START_TEST (test_retention)
   RecLog *log = reclog_new ();
   CfTestPipeline *p = cftest_pipeline_new ();
   CfTestInput *in;
+  g_autofree gchar *expired = NULL, *kept = NULL;
   GstStructure *fin, *del;
   JsonObject *o;
   const gchar *dir;
   gint64 ready_at;
 
+  /* left from before: expired, of this live input and of another one */
+  expired = write_expired (location, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      LIVE_INPUT);
+  kept = write_expired (location, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+      "another");
+
   cftest_pipeline_set_message_func (p, reclog_on_message, log);
   in = add_recording_input (p, location, "delete-after=2", 1);
   cftest_pipeline_play (p);
+  del = reclog_wait (log, GST_CFLIVE_RECORDING_EVENT_DELETED, 0, 5);
+  fail_unless (del != NULL, "the expired recording was not deleted at "
+      "start");
+  fail_unless_equals_string (gst_structure_get_string (del, "uid"),
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  fail_if (g_file_test (expired, G_FILE_TEST_EXISTS));
+  fail_unless (g_file_test (kept, G_FILE_TEST_IS_DIR));
+  gst_structure_free (del);
+
   url = cftest_input_publish_url (in, KEY);
   cftest_ffmpeg_publish (cftest_small_media_path (), url, FALSE);
 
@@ -508,7 +547,7 @@ GST_START_TEST (test_retention)
   json_object_unref (o);
   fail_unless (g_file_test (dir, G_FILE_TEST_IS_DIR));
 
-  del = reclog_wait (log, GST_CFLIVE_RECORDING_EVENT_DELETED, 0, 8);
+  del = reclog_wait (log, GST_CFLIVE_RECORDING_EVENT_DELETED, 1, 8);
   fail_unless (del != NULL, "no deleted message");
   fail_unless (cftest_seconds_since (ready_at) >= 1.5, "deleted after %.2f "
       "s", cftest_seconds_since (ready_at));
@@ -518,9 +557,10 @@ GST_START_TEST (test_retention)
       LIVE_INPUT);
   fail_unless (!gst_structure_has_field (del, "video"));
   fail_if (g_file_test (dir, G_FILE_TEST_EXISTS), "%s is still there", dir);
-  fail_unless_equals_int (count_recordings (location), 0);
+  fail_unless_equals_int (count_recordings (location), 1);
+  fail_unless (g_file_test (kept, G_FILE_TEST_IS_DIR));
   events = reclog_events (log);
-  fail_unless_equals_string (events, "started,finalised,deleted");
+  fail_unless_equals_string (events, "deleted,started,finalised,deleted");
 
   gst_structure_free (fin);
   gst_structure_free (del);
@@ -717,6 +757,50 @@ file_exists_under (const gchar * location, const gchar * name)
   return found;
 }
 
+static guint64
+file_size (const gchar * path)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) < 0)
+    return 0;
+  return st.st_size;
+}
+
+/* The path of the segment with the highest number under @location */
+static gchar *
+last_segment (const gchar * location)
+{
+  GDir *d = g_dir_open (location, 0, NULL);
+  const gchar *sub;
+  gchar *last = NULL;
+
+  while (d && (sub = g_dir_read_name (d))) {
+    g_autofree gchar *dir = g_build_filename (location, sub, NULL);
+    GDir *d2 = g_dir_open (dir, 0, NULL);
+    const gchar *name;
+
+    while (d2 && (name = g_dir_read_name (d2))) {
+      gchar *path;
+
+      if (!g_str_has_prefix (name, "seg-"))
+        continue;
+      path = g_build_filename (dir, name, NULL);
+      if (!last || strcmp (path, last) > 0) {
+        g_free (last);
+        last = path;
+      } else {
+        g_free (path);
+      }
+    }
+    if (d2)
+      g_dir_close (d2);
+  }
+  if (d)
+    g_dir_close (d);
+  return last;
+}
+
 /* The recording process is killed with SIGKILL mid-stream; the next start
  * of the element on the same location finalises what it wrote */
 GST_START_TEST (test_sigkill_recovery)
@@ -730,8 +814,9 @@ GST_START_TEST (test_sigkill_recovery)
   CfTestProc *child, *ff;
   GstStructure *rec;
   JsonObject *o;
-  gint64 t_start, t_kill;
-  gdouble elapsed, duration;
+  g_autofree gchar *last_seg = NULL;
+  gint64 t_publish, t_start, t_kill;
+  gdouble elapsed, elapsed_max, duration;
 
   desc = g_strdup_printf ("cfliveinputsrc rtmp-url=rtmp://127.0.0.1:%u/"
       CFTEST_APP " stream-key=" KEY " ! cfrecordsink location=%s "
@@ -740,6 +825,7 @@ GST_START_TEST (test_sigkill_recovery)
   fail_unless (CFTEST_WAIT (port_accepts (port), 10), "the recording "
       "process does not listen");
   url = g_strdup_printf ("rtmp://127.0.0.1:%u/" CFTEST_APP "/" KEY, port);
+  t_publish = g_get_monotonic_time ();
   ff = cftest_ffmpeg_publish (cftest_media_path (), url, TRUE);
   fail_unless (CFTEST_WAIT (file_exists_under (location, "seg-00000.ts"),
           10), "the recording did not start");
@@ -761,8 +847,17 @@ GST_START_TEST (test_sigkill_recovery)
     g_usleep (10 * 1000);
   cftest_proc_kill (child, SIGKILL);
   t_kill = g_get_monotonic_time ();
+  /* sent: at least since the first segment appeared, at most since the
+   * encoder started */
   elapsed = (t_kill - t_start) / (gdouble) G_USEC_PER_SEC;
+  elapsed_max = (t_kill - t_publish) / (gdouble) G_USEC_PER_SEC;
   cftest_proc_kill (ff, SIGKILL);
+
+  /* and a torn write at the end of the last segment, as a power loss
+   * leaves: the partial packet is cut */
+  last_seg = last_segment (location);
+  fail_unless (last_seg != NULL);
+  fail_unless (truncate (last_seg, file_size (last_seg) - 100) == 0);
 
   /* started again on the same location */
   p = cftest_pipeline_new ();
@@ -778,8 +873,10 @@ GST_START_TEST (test_sigkill_recovery)
   /* at most the last second is lost */
   fail_unless (duration >= elapsed - 1.0 - 0.25, "recovered %.3f s of "
       "%.3f s", duration, elapsed);
+  fail_unless (duration <= elapsed_max + DURATION_TOLERANCE, "recovered "
+      "%.3f s of at most %.3f s", duration, elapsed_max);
   check_finalised (rec, duration);
-  fail_unless (duration <= elapsed + DURATION_TOLERANCE);
+  fail_unless_equals_int (file_size (last_seg) % 188, 0);
 
   g_usleep (500 * 1000);
   events = reclog_events (log);
@@ -810,16 +907,6 @@ mount_small_tmpfs (const gchar * dir, const gchar * size)
       "mount: %s", g_strerror (errno));
   fail_unless (mount ("tmpfs", dir, "tmpfs", 0, opts) == 0,
       "mount tmpfs on %s: %s", dir, g_strerror (errno));
-}
-
-static guint64
-file_size (const gchar * path)
-{
-  GStatBuf st;
-
-  if (g_stat (path, &st) < 0)
-    return 0;
-  return st.st_size;
 }
 
 static gchar *
