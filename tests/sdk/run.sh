@@ -47,7 +47,9 @@ stamp=$(cd "$here/vendor" && sha256sum -- *.tgz | sha256sum | cut -c1-16)
 if [[ ! -f $work/node_modules/.cflive-vendor-$stamp ]]; then
   rm -rf -- "$work/node_modules" "$work/package.json" "$work/package-lock.json"
   echo '{"name":"cflive-sdk-check","version":"1.0.0","private":true}' >"$work/package.json"
-  (cd "$work" && npm_config_cache="$tmp/npm-cache" npm install --offline \
+  # an empty cache and a registry that does not exist: nothing can be fetched
+  (cd "$work" && npm_config_cache="$tmp/npm-cache" \
+    npm_config_registry=http://127.0.0.1:9/ npm install --offline \
     --no-audit --no-fund --no-save --ignore-scripts --loglevel=error \
     "$here"/vendor/*.tgz)
   touch "$work/node_modules/.cflive-vendor-$stamp"
