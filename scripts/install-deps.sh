@@ -8,11 +8,12 @@ packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libsrt-gnutls-dev
-  # build: the API server
+  # build: the API server (json-glib also for cfrecordsink)
   libsoup-3.0-dev libjson-glib-dev libsqlite3-dev
   # run: GStreamer core tools and TLS for rtmps://
   gstreamer1.0-tools gstreamer1.0-plugins-base glib-networking
-  # tests: real encoders and decoders as peers
+  # tests: real encoders and decoders as peers (good and bad also at run
+  # time: cfrecordsink makes its MP4 with tsdemux, h264parse and mp4mux)
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav ffmpeg openssl python3 procps srt-tools curl jq
   # fuzzers (libFuzzer)
