@@ -1203,7 +1203,8 @@ handle_buffer (GstCfRecordSink * self, GstBuffer * buf)
     goto done;
   }
 
-  if (video && key && rec_ts - self->seg_start >= SEGMENT_TARGET_MS) {
+  /* at a video keyframe; in a stream without video, at any audio frame */
+  if (key && rec_ts - self->seg_start >= SEGMENT_TARGET_MS) {
     if (!close_segment (self, rec_ts, &err) ||
         !cf_recording_write_playlist (self->rec, FALSE, &err) ||
         !open_segment (self, rec_ts, &err)) {
