@@ -259,6 +259,47 @@ probe_duration (const gchar * path)
   return g_ascii_strtod (out, NULL);
 }
 
+/* The packets of the first @stream ("v" or "a") of @path have strictly
+ * increasing DTS, never more than @max_step apart: one timeline, no
+ * duplicate, no hole */
+static void
+check_timeline (const gchar * path, const gchar * stream, gdouble max_step)
+{
+  g_autofree gchar *sel = g_strdup_printf ("%s:0", stream);
+  gchar *argv[] = { (gchar *) "ffprobe", (gchar *) "-v", (gchar *) "error",
+    (gchar *) "-select_streams", sel, (gchar *) "-show_entries",
+    (gchar *) "packet=dts_time", (gchar *) "-of", (gchar *) "csv=p=0",
+    (gchar *) path, NULL
+  };
+  g_autofree gchar *out = NULL, *err = NULL;
+  gchar **lines;
+  gdouble prev = -1;
+  guint i, n = 0;
+  gint status = 0;
+
+  fail_unless (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+          NULL, &out, &err, &status, NULL) && status == 0, "ffprobe %s: %s",
+      path, err);
+  lines = g_strsplit (out, "\n", -1);
+  for (i = 0; lines[i]; i++) {
+    gchar *end = NULL;
+    gdouble t = g_ascii_strtod (lines[i], &end);
+
+    if (end == lines[i])
+      continue;                 /* empty, or N/A */
+    if (n > 0) {
+      fail_unless (t > prev, "%s %s: DTS %.3f after %.3f", path, stream, t,
+          prev);
+      fail_unless (t - prev <= max_step, "%s %s: a hole of %.3f s at %.3f",
+          path, stream, t - prev, prev);
+    }
+    prev = t;
+    n++;
+  }
+  g_strfreev (lines);
+  fail_unless (n > 10, "%s: %u %s packets", path, n, stream);
+}
+
 /* Checks a finalised recording: its Video object, the VOD playlist and
  * its segments, the MP4, and that both play for @sent seconds. Returns
  * the duration in video.json. */
@@ -313,8 +354,11 @@ check_finalised (const GstStructure * msg, gdouble sent)
   for (i = 0; lines[i]; i++) {
     if (g_str_has_prefix (lines[i], "seg-")) {
       g_autofree gchar *seg = g_build_filename (dir, lines[i], NULL);
+      guint j;
 
       fail_unless (g_file_test (seg, G_FILE_TEST_EXISTS), "no %s", seg);
+      for (j = 0; j < i; j++)
+        fail_if (g_str_equal (lines[i], lines[j]), "%s twice", lines[i]);
       segments++;
     }
   }
@@ -330,6 +374,9 @@ check_finalised (const GstStructure * msg, gdouble sent)
   d = probe_duration (mp4);
   fail_unless (ABS (d - sent) <= DURATION_TOLERANCE, "the MP4 plays %.3f s "
       "of %.3f s", d, sent);
+  check_timeline (mp4, "v", 0.1);
+  check_timeline (mp4, "a", 0.1);
+  check_timeline (m3u8, "v", 0.1);
 
   json_object_unref (o);
   json_object_unref (from_msg);
