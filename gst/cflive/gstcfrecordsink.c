@@ -204,6 +204,9 @@ struct _GstCfRecordSink
   GstBuffer *headers[3];        /* metadata, video and audio headers */
   gint width, height;
   gboolean has_video;
+  guint32 last_raw;             /* FLV timestamp of the last tag */
+  gboolean have_raw;
+  guint wraps;
   gint seg_fd;
   gchar *seg_name;
   guint seg_index;
@@ -1100,6 +1103,7 @@ handle_buffer (GstCfRecordSink * self, GstBuffer * buf)
   const guint8 *body;
   guint32 body_size;
   gint64 ts, rec_ts;
+  guint32 raw;
   gboolean key, video, audio;
   GstCfRecordMode mode;
   GError *err = NULL;
@@ -1109,7 +1113,7 @@ handle_buffer (GstCfRecordSink * self, GstBuffer * buf)
   if (h[0] == 'F' && h[1] == 'L' && h[2] == 'V')
     return;                     /* the file header */
   body_size = GST_READ_UINT24_BE (h + 1);
-  ts = GST_READ_UINT24_BE (h + 4) | ((guint32) h[7] << 24);
+  raw = GST_READ_UINT24_BE (h + 4) | ((guint32) h[7] << 24);
 
   /* map the body alone when it is a memory of its own (no copy) */
   {
@@ -1161,6 +1165,14 @@ handle_buffer (GstCfRecordSink * self, GstBuffer * buf)
   }
   if ((!video && !audio) || info.end_of_sequence)
     goto done;
+
+  /* the 32-bit FLV timestamps of a live input wrap after 49.7 days */
+  if (self->have_raw && raw < self->last_raw &&
+      self->last_raw - raw > G_MAXUINT32 / 2)
+    self->wraps++;
+  self->last_raw = raw;
+  self->have_raw = TRUE;
+  ts = (gint64) raw + ((gint64) self->wraps << 32);
 
   key = video ? info.keyframe : !self->has_video;
 
@@ -1461,6 +1473,8 @@ gst_cf_record_sink_start (GstBaseSink * bsink)
   self->out = g_byte_array_new ();
   self->width = self->height = 0;
   self->has_video = FALSE;
+  self->have_raw = FALSE;
+  self->wraps = 0;
   self->connected = self->disconnected = FALSE;
   self->blocked = FALSE;
   self->rec_failed = FALSE;
