@@ -21,8 +21,9 @@
  * test (videotestsrc, x264enc, audiotestsrc, avenc_aac, flvmux): the
  * publisher events drive the recordings (a reconnect inside the timeout
  * continues the recording without the outage, one after it starts a new
- * recording), mode off records nothing, and a recording left live with its
- * playlist gone is rebuilt from its segments at the next start. */
+ * recording), mode off records nothing, a recording left live with its
+ * playlist gone is rebuilt from its segments at the next start, and a
+ * writer thread held up never holds up the streaming thread. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -428,6 +429,119 @@ GST_START_TEST (test_recover_without_playlist)
 
 GST_END_TEST;
 
+/* The writer thread held up (as by a disk that stalls): the streaming
+ * thread goes on, frames are dropped once 64 MiB wait, and the recording
+ * goes on at a keyframe once the writer is back */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  gboolean stall;
+  gboolean stalled;
+} Stall;
+
+/* Runs on the thread that posts: holds up the writer at "started" */
+static GstBusSyncReply
+stall_handler (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  Stall *st = data;
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, GST_CFLIVE_RECORDING_MESSAGE_NAME) &&
+      g_strcmp0 (gst_structure_get_string (s, "event"), "started") == 0) {
+    g_mutex_lock (&st->lock);
+    st->stalled = TRUE;
+    g_cond_broadcast (&st->cond);
+    while (st->stall)
+      g_cond_wait (&st->cond, &st->lock);
+    g_mutex_unlock (&st->lock);
+  }
+  return GST_BUS_PASS;
+}
+
+static guint64
+stats_uint64 (GstElement * e, const gchar * field)
+{
+  GstStructure *stats;
+  guint64 v = 0;
+
+  g_object_get (e, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, field, &v));
+  gst_structure_free (stats);
+  return v;
+}
+
+GST_START_TEST (test_stalled_writer)
+{
+  gchar *location = make_location ();
+  GstBus *bus;
+  GstHarness *h = new_harness (location, &bus, NULL);
+  Stall st;
+  GstStructure *s;
+  GstMessage *warning;
+  guint64 session_bytes = 0, pushed = 0;
+  guint32 shift = 0;
+  GList *l;
+
+  g_mutex_init (&st.lock);
+  g_cond_init (&st.cond);
+  st.stall = TRUE;
+  st.stalled = FALSE;
+  gst_bus_set_sync_handler (bus, stall_handler, &st, NULL);
+
+  encode_stream ();
+  for (l = stream.tags; l; l = l->next)
+    session_bytes += gst_buffer_get_size (l->data);
+  start_harness (h);
+  push_publisher (h, GST_CFLIVE_PUBLISHER_CONNECTED, 1);
+  push_session (h, 0);
+  g_mutex_lock (&st.lock);
+  while (!st.stalled)
+    g_cond_wait (&st.cond, &st.lock);
+  g_mutex_unlock (&st.lock);
+
+  /* 64 MiB and more while the writer does not move */
+  while (pushed < 72 * 1024 * 1024) {
+    shift += SECONDS * 1000 + 100;
+    push_session (h, shift);
+    pushed += session_bytes;
+  }
+  g_mutex_lock (&st.lock);
+  fail_unless (st.stall && st.stalled);
+  g_mutex_unlock (&st.lock);
+  fail_unless (stats_uint64 (h->element, "dropped-bytes") > 0);
+  /* the codec headers (a few dozen bytes each) are always kept */
+  fail_unless (stats_uint64 (h->element, "queued-bytes") <= 65 * 1024 * 1024);
+  warning = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning about the dropped frames");
+  gst_message_unref (warning);
+
+  /* the writer is back: the recording goes on from a keyframe */
+  g_mutex_lock (&st.lock);
+  st.stall = FALSE;
+  g_cond_broadcast (&st.cond);
+  g_mutex_unlock (&st.lock);
+  shift += SECONDS * 1000 + 100;
+  push_session (h, shift);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  s = expect_event (bus, "started");
+  gst_structure_free (s);
+  s = expect_event (bus, "finalised");
+  fail_unless (json_duration (s) > SECONDS);
+  fail_unless_equals_int (stats_uint64 (h->element, "errors"), 0);
+  gst_structure_free (s);
+
+  gst_harness_teardown (h);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  g_mutex_clear (&st.lock);
+  g_cond_clear (&st.cond);
+  remove_location (location);
+}
+
+GST_END_TEST;
+
 static Suite *
 cfrecordsink_suite (void)
 {
@@ -439,6 +553,7 @@ cfrecordsink_suite (void)
   tcase_add_test (tc, test_timeout_finalises);
   tcase_add_test (tc, test_mode_off);
   tcase_add_test (tc, test_recover_without_playlist);
+  tcase_add_test (tc, test_stalled_writer);
   return s;
 }
 
