@@ -1343,13 +1343,10 @@ on_kick (gpointer data)
   if (g_queue_is_empty (&dirty) || loop.period == 0) {
     loop.deadline = -1;
   } else {
-    /* data is flowing: the next flush is one period on, and the streaming
-     * threads have no need to wake the loop for it */
-    gint64 now = g_get_monotonic_time ();
-
-    loop.deadline += loop.period;
-    if (loop.deadline <= now)
-      loop.deadline = now + loop.period;
+    /* data is flowing: the loop sees again one period on by itself, for
+     * the tags that wait for a video frame that does not come; the
+     * streaming threads need not wake it for them */
+    loop.deadline = g_get_monotonic_time () + loop.period;
   }
   g_source_set_ready_time (loop.kick, loop.deadline);
   g_mutex_unlock (&loop.kick_lock);
@@ -1503,7 +1500,7 @@ cf_output_destroy (CfOutput * o)
 void
 cf_output_push (CfOutput * o, CfOutputTag * tag)
 {
-  gboolean kick = FALSE;
+  gboolean kick = FALSE, flush_now;
   guint64 dropped = 0;
   gint64 span;
 
@@ -1538,22 +1535,28 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
     o->kick_pending = TRUE;
     kick = TRUE;
   }
+  flush_now = o->config.flush_interval == 0 ||
+      tag->type == GST_CFLIVE_FLV_TAG_VIDEO;
   g_mutex_unlock (&o->lock);
 
   if (dropped)
     GST_INFO ("output %s is behind: dropped %" G_GUINT64_FORMAT " frames, "
         "waiting for a keyframe", o->uid, dropped);
-  if (kick) {
+  /* A video frame is written at once, with the audio and metadata that
+   * came since the last one: one write per frame and output, and one
+   * wake-up of the loop per frame, not per output. Other tags wait for the
+   * next frame, at most the flush interval (the loop, once woken, looks
+   * again after that long by itself). */
+  if (kick || flush_now) {
     gint64 delay = o->config.flush_interval / GST_USECOND;
 
     g_mutex_lock (&loop.kick_lock);
-    g_queue_push_tail (&loop.dirty, output_ref (o));
+    if (kick)
+      g_queue_push_tail (&loop.dirty, output_ref (o));
     if (delay)
       loop.period = delay;
-    /* one wake-up (a system call) per tag or per flush interval, not per
-     * output; none while the loop flushes by itself */
-    if (loop.deadline < 0 || (delay == 0 && loop.deadline > 0)) {
-      loop.deadline = delay ? g_get_monotonic_time () + delay : 0;
+    if (flush_now ? loop.deadline != 0 : loop.deadline < 0) {
+      loop.deadline = flush_now ? 0 : g_get_monotonic_time () + delay;
       g_source_set_ready_time (loop.kick, loop.deadline);
     }
     g_mutex_unlock (&loop.kick_lock);

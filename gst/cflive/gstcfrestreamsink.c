@@ -68,7 +68,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_cf_restream_sink_debug);
 #define DEFAULT_MAX_QUEUE_TIME (10 * GST_SECOND)
 #define DEFAULT_MAX_RECONNECTS -1
 #define DEFAULT_TLS_VALIDATE TRUE
-#define DEFAULT_FLUSH_INTERVAL (20 * GST_MSECOND)
+#define DEFAULT_FLUSH_INTERVAL (50 * GST_MSECOND)
 /* How long EOS waits for the outputs to send what they hold */
 #define EOS_DRAIN_TIMEOUT (5 * G_USEC_PER_SEC)
 
@@ -210,17 +210,17 @@ gst_cf_restream_sink_class_init (GstCfRestreamSinkClass * klass)
   /**
    * GstCfRestreamSink:flush-interval:
    *
-   * How long a tag may wait before it is written. The outputs write what
-   * came in during that time in one system call each, and the sending
-   * thread wakes once per interval instead of once per tag: at 50 outputs
-   * that halves the system calls and the kernel work of loopback or LAN
-   * destinations. It adds at most this much latency. 0 writes every tag
-   * as soon as it arrives.
+   * Every video frame is written at once, to every output, together with
+   * the audio and metadata tags that came since the frame before: one
+   * write per frame and output, and one wake-up of the sending thread per
+   * frame, instead of one per tag. Audio and metadata wait for the next
+   * video frame at most this long (an audio-only stream is written this
+   * often). 0 writes every tag as soon as it arrives.
    */
   g_object_class_install_property (gobject_class, PROP_FLUSH_INTERVAL,
       g_param_spec_uint64 ("flush-interval", "Flush interval",
-          "Longest time (ns) a tag waits so that each output writes the tags "
-          "of that time at once (0: write each tag as it comes)", 0,
+          "Longest time (ns) an audio or metadata tag waits to be written "
+          "with the next video frame (0: write each tag as it comes)", 0,
           GST_SECOND, DEFAULT_FLUSH_INTERVAL, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
