@@ -167,13 +167,14 @@ cf_recording_segment_name (guint index)
 
 void
 cf_recording_add_segment (CfRecording * rec, const gchar * name,
-    gdouble duration, guint64 size)
+    gdouble duration, guint64 size, gboolean discont)
 {
   CfRecSegment seg;
 
   seg.name = g_strdup (name);
   seg.duration = duration;
   seg.size = size;
+  seg.discont = discont;
   g_array_append_val (rec->segments, seg);
   rec->size += size;
   if (rec->duration < 0)
@@ -401,6 +402,8 @@ cf_recording_write_playlist (CfRecording * rec, gboolean final, GError ** error)
   for (i = 0; i < rec->segments->len; i++) {
     CfRecSegment *seg = &g_array_index (rec->segments, CfRecSegment, i);
 
+    if (seg->discont)
+      g_string_append (s, "#EXT-X-DISCONTINUITY\n");
     g_string_append_printf (s, "#EXTINF:%.6f,\n%s\n", seg->duration, seg->name);
   }
   if (final)
@@ -698,7 +701,7 @@ cf_recording_rebuild_segments (CfRecording * rec, GError ** error)
       ticks = MAX (vend, aend);
     }
     cf_recording_add_segment (rec, names->pdata[i], ticks / 90000.0,
-        s->valid_size);
+        s->valid_size, FALSE);
   }
   g_array_unref (scans);
   g_ptr_array_unref (names);

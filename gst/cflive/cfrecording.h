@@ -58,6 +58,7 @@ typedef struct
   gchar *name;                  /* file name in the recording directory */
   gdouble duration;             /* seconds */
   guint64 size;                 /* bytes */
+  gboolean discont;             /* the codec configuration changed */
 } CfRecSegment;
 
 typedef struct
@@ -88,8 +89,10 @@ void cf_recording_free (CfRecording * rec);
 
 /* Name of the next segment (seg-%05u.ts) */
 gchar *cf_recording_segment_name (guint index);
+/* @discont: the encoding changed at its start (an encoder that came back
+ * with other settings): #EXT-X-DISCONTINUITY before it in the playlist */
 void cf_recording_add_segment (CfRecording * rec, const gchar * name,
-    gdouble duration, guint64 size);
+    gdouble duration, guint64 size, gboolean discont);
 
 /* The Video object as JSON (pretty printed) */
 gchar *cf_recording_to_json (CfRecording * rec);

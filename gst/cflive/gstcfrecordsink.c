@@ -212,6 +212,8 @@ struct _GstCfRecordSink
   guint seg_index;
   guint64 seg_bytes;
   gint64 seg_start;             /* ms of recording time */
+  gboolean seg_discont;         /* the segment starts a new encoding */
+  gboolean config_changed;      /* a new codec configuration since */
   gboolean seg_dirty, dir_dirty;
   gint64 last_sync;
   gint64 base;                  /* stream ms at recording ms 0 */
@@ -795,7 +797,8 @@ close_segment (GstCfRecordSink * self, gint64 end_ms, GError ** error)
   self->seg_dirty = FALSE;
   if (ok && self->seg_bytes > 0) {
     cf_recording_add_segment (self->rec, self->seg_name,
-        MAX (0, end_ms - self->seg_start) / 1000.0, self->seg_bytes);
+        MAX (0, end_ms - self->seg_start) / 1000.0, self->seg_bytes,
+        self->seg_discont);
     g_mutex_lock (&self->lock);
     self->n_segments++;
     g_mutex_unlock (&self->lock);
@@ -821,6 +824,8 @@ open_segment (GstCfRecordSink * self, gint64 start_ms, GError ** error)
   g_free (path);
   self->seg_start = start_ms;
   self->seg_bytes = 0;
+  self->seg_discont = self->config_changed;
+  self->config_changed = FALSE;
   self->dir_dirty = TRUE;
   return TRUE;
 }
@@ -1038,6 +1043,7 @@ start_recording (GstCfRecordSink * self, gint64 ts)
   self->need_rebase = FALSE;
   self->have_video_ts = self->have_audio_ts = FALSE;
   self->rec_failed = FALSE;
+  self->config_changed = FALSE;
   set_current_uid (self, self->rec->uid);
 
   if (!cf_recording_write_playlist (self->rec, FALSE, &err) ||
@@ -1084,6 +1090,22 @@ failed:
     }
   }
   return FALSE;
+}
+
+/* The FLV tag @buf has the body @body */
+static gboolean
+same_body (GstBuffer * buf, const guint8 * body, gsize size)
+{
+  GstMapInfo map;
+  gboolean same;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return FALSE;
+  same = map.size >= GST_CFLIVE_FLV_TAG_HEADER_SIZE + size &&
+      GST_READ_UINT24_BE (map.data + 1) == size &&
+      memcmp (map.data + GST_CFLIVE_FLV_TAG_HEADER_SIZE, body, size) == 0;
+  gst_buffer_unmap (buf, &map);
+  return same;
 }
 
 static gint
@@ -1148,6 +1170,11 @@ handle_buffer (GstCfRecordSink * self, GstBuffer * buf)
   if (info.sequence_header || info.tag_type == GST_CFLIVE_FLV_TAG_SCRIPT) {
     gint kind = header_kind (info.tag_type);
 
+    /* an encoder back with other settings: a new segment and a
+     * discontinuity in the playlist at its first keyframe */
+    if (self->rec && kind > 0 && self->headers[kind] &&
+        !same_body (self->headers[kind], body, body_size))
+      self->config_changed = TRUE;
     gst_buffer_replace (&self->headers[kind], buf);
     if (video) {
       self->has_video = TRUE;
@@ -1216,7 +1243,8 @@ handle_buffer (GstCfRecordSink * self, GstBuffer * buf)
   }
 
   /* at a video keyframe; in a stream without video, at any audio frame */
-  if (key && rec_ts - self->seg_start >= SEGMENT_TARGET_MS) {
+  if (key && (rec_ts - self->seg_start >= SEGMENT_TARGET_MS ||
+          (self->config_changed && self->seg_bytes > 0))) {
     if (!close_segment (self, rec_ts, &err) ||
         !cf_recording_write_playlist (self->rec, FALSE, &err) ||
         !open_segment (self, rec_ts, &err)) {
