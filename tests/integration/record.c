@@ -770,6 +770,48 @@ GST_START_TEST (test_reconnect_outside_timeout)
 
 GST_END_TEST;
 
+/* The encoder comes back inside the timeout with another resolution: the
+ * same recording, a discontinuity in the playlist where it changed */
+GST_START_TEST (test_reconnect_new_settings)
+{
+  g_autofree gchar *location = make_location ("rec-settings");
+  g_autofree gchar *url = NULL, *events = NULL, *playlist = NULL;
+  RecLog *log = reclog_new ();
+  CfTestPipeline *p = cftest_pipeline_new ();
+  CfTestInput *in;
+  GstStructure *fin;
+  g_auto (GStrv) parts = NULL;
+  CfTestProc *ff;
+
+  cftest_pipeline_set_message_func (p, reclog_on_message, log);
+  in = add_recording_input (p, location, "timeout-seconds=4", 10);
+  cftest_pipeline_play (p);
+  url = cftest_input_publish_url (in, KEY);
+  ff = cftest_ffmpeg_publish (cftest_small_media_path (), url, FALSE);
+  fail_unless (cftest_proc_wait (ff, 15));
+  g_usleep (G_USEC_PER_SEC / 2);
+  ff = cftest_ffmpeg_publish (cftest_media_path (), url, FALSE);
+  fail_unless (cftest_proc_wait (ff, 15));
+
+  fin = reclog_wait (log, GST_CFLIVE_RECORDING_EVENT_FINALISED, 0, 15);
+  fail_unless (fin != NULL, "no finalised message");
+  check_finalised (fin, CFTEST_SMALL_SECONDS + CFTEST_MEDIA_SECONDS);
+  events = reclog_events (log);
+  fail_unless_equals_string (events, "started,continued,finalised");
+  playlist = read_file (gst_structure_get_string (fin, "location"),
+      "video.m3u8");
+  /* one discontinuity */
+  parts = g_strsplit (playlist, "#EXT-X-DISCONTINUITY\n", -1);
+  fail_unless_equals_int (g_strv_length (parts), 2);
+  fail_unless_equals_int (count_recordings (location), 1);
+
+  gst_structure_free (fin);
+  cftest_pipeline_free (p);
+  reclog_free (log);
+}
+
+GST_END_TEST;
+
 /* --- a crash --- */
 
 static gboolean
@@ -1080,6 +1122,11 @@ record_suite (void)
   tcase_add_checked_fixture (tc, NULL, cftest_teardown);
   tcase_add_test (tc, test_reconnect_inside_timeout);
   tcase_add_test (tc, test_reconnect_outside_timeout);
+
+  tc = tcase_create ("settings");
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, cftest_teardown);
+  tcase_add_test (tc, test_reconnect_new_settings);
 
   tc = tcase_create ("crash");
   suite_add_tcase (s, tc);
