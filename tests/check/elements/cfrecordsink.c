@@ -152,6 +152,15 @@ new_harness (const gchar * location, GstBus ** bus,
   return h;
 }
 
+/* The messages left on the bus refer to the element: dropped first */
+static void
+free_harness (GstHarness * h, GstBus * bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+
 static void
 start_harness (GstHarness * h)
 {
@@ -280,8 +289,7 @@ GST_START_TEST (test_reconnect_continues)
   gst_structure_free (s1);
   gst_structure_free (s2);
   gst_structure_free (s3);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  free_harness (h, bus);
   remove_location (location);
 }
 
@@ -328,8 +336,7 @@ GST_START_TEST (test_timeout_finalises)
   gst_structure_free (f1);
   gst_structure_free (s2);
   gst_structure_free (f2);
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  free_harness (h, bus);
   remove_location (location);
 }
 
@@ -359,8 +366,7 @@ GST_START_TEST (test_mode_off)
   fail_unless (g_dir_read_name (d) == NULL, "something was recorded");
   g_dir_close (d);
 
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  free_harness (h, bus);
   remove_location (location);
 }
 
@@ -385,8 +391,7 @@ GST_START_TEST (test_recover_without_playlist)
   s = expect_event (bus, "started");
   gst_structure_free (s);
   s = expect_event (bus, "finalised");
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  free_harness (h, bus);
 
   /* as a crash leaves it: live JSON, no playlist, no MP4 */
   dir = g_strdup (gst_structure_get_string (s, "location"));
@@ -416,8 +421,7 @@ GST_START_TEST (test_recover_without_playlist)
   fail_unless (strstr (gst_structure_get_string (r, "video"),
           "\"ready\"") != NULL);
 
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
+  free_harness (h, bus);
   gst_structure_free (s);
   gst_structure_free (r);
   g_free (path);
@@ -532,9 +536,8 @@ GST_START_TEST (test_stalled_writer)
   fail_unless_equals_int (stats_uint64 (h->element, "errors"), 0);
   gst_structure_free (s);
 
-  gst_harness_teardown (h);
   gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  gst_object_unref (bus);
+  free_harness (h, bus);
   g_mutex_clear (&st.lock);
   g_cond_clear (&st.cond);
   remove_location (location);
