@@ -450,6 +450,23 @@ GST_START_TEST (test_playback)
           8), "no segment in the live playlist");
   fail_unless (strstr (live_playlist, "#EXT-X-PLAYLIST-TYPE:EVENT\n"));
   fail_if (strstr (live_playlist, "#EXT-X-ENDLIST") != NULL);
+  {
+    g_autofree gchar *path =
+        g_build_filename (gst_structure_get_string (started, "location"),
+        "video.m3u8", NULL);
+    gchar *argv[] = { (gchar *) "ffprobe", (gchar *) "-v",
+      (gchar *) "error", (gchar *) "-show_entries",
+      (gchar *) "stream=codec_name", (gchar *) "-of", (gchar *) "csv=p=0",
+      path, NULL
+    };
+    g_autofree gchar *out = NULL;
+    gint status = 1;
+
+    /* the live playlist plays: its streams are found */
+    fail_unless (g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+            NULL, &out, NULL, &status, NULL) && status == 0);
+    fail_unless (strstr (out, "h264") && strstr (out, "aac"), "%s", out);
+  }
   o = load_video (gst_structure_get_string (started, "location"));
   fail_unless_equals_string (video_state (o), "live-inprogress");
   json_object_unref (o);
