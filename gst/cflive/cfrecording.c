@@ -42,7 +42,6 @@ GST_DEBUG_CATEGORY_EXTERN (cf_recording_debug);
 
 G_DEFINE_QUARK (cf-recording-error-quark, cf_recording_error);
 
-#define TS_PACKET_SIZE 188
 #define TS_WRAP (G_GUINT64_CONSTANT (1) << 33)
 
 static void
@@ -508,64 +507,20 @@ out:
 
 /* --- MPEG-TS scanning --- */
 
-static guint64
-read_ts (const guint8 * p)
-{
-  return ((guint64) (p[0] & 0x0e) << 29) | (p[1] << 22) |
-      ((p[2] & 0xfe) << 14) | (p[3] << 7) | (p[4] >> 1);
-}
-
-static void
-scan_pes (CfTsScan * scan, gboolean video, const guint8 * p, gsize size)
-{
-  guint64 ts;
-  guint8 flags;
-
-  if (size < 14 || p[0] != 0 || p[1] != 0 || p[2] != 1)
-    return;
-  flags = p[7] >> 6;
-  if (!(flags & 2))
-    return;
-  /* the DTS when present, else the PTS */
-  if (flags == 3 && size >= 19)
-    ts = read_ts (p + 14);
-  else
-    ts = read_ts (p + 9);
-
-  if (video) {
-    if (!scan->have_video)
-      scan->first_video = ts;
-    else
-      scan->video_step = (ts - scan->last_video) & (TS_WRAP - 1);
-    scan->last_video = ts;
-    scan->have_video = TRUE;
-  } else {
-    if (!scan->have_audio)
-      scan->first_audio = ts;
-    else
-      scan->audio_step = (ts - scan->last_audio) & (TS_WRAP - 1);
-    scan->last_audio = ts;
-    scan->have_audio = TRUE;
-  }
-}
-
 gboolean
-cf_ts_scan_file (const gchar * path, CfTsScan * scan, GError ** error)
+cf_ts_scan_file (const gchar * path, CfRecScan * scan, GError ** error)
 {
-  guint8 *buf;
   gint fd = open (path, O_RDONLY | O_CLOEXEC);
-  guint64 off = 0;
-  gsize fill = 0;
+  guint8 *buf;
 
-  memset (scan, 0, sizeof (*scan));
+  cf_rec_scan_init (scan);
   if (fd < 0) {
     set_errno_error (error, errno, "Cannot open", path);
     return FALSE;
   }
-  buf = g_malloc (TS_PACKET_SIZE * 1024);
+  buf = g_malloc (64 * 1024);
   while (TRUE) {
-    gssize n = read (fd, buf + fill, TS_PACKET_SIZE * 1024 - fill);
-    gsize i;
+    gssize n = read (fd, buf, 64 * 1024);
 
     if (n < 0 && errno == EINTR)
       continue;
@@ -579,35 +534,9 @@ cf_ts_scan_file (const gchar * path, CfTsScan * scan, GError ** error)
     }
     if (n == 0)
       break;
-    fill += n;
-    scan->file_size += n;
-    for (i = 0; i + TS_PACKET_SIZE <= fill; i += TS_PACKET_SIZE) {
-      const guint8 *p = buf + i;
-      guint pid = ((p[1] & 0x1f) << 8) | p[2];
-      guint afc = (p[3] >> 4) & 3;
-      gsize hdr = 4;
-
-      if (p[0] != 0x47)
-        break;
-      off += TS_PACKET_SIZE;
-      if (!(p[1] & 0x40) || (pid != CF_TS_MUX_VIDEO_PID &&
-              pid != CF_TS_MUX_AUDIO_PID))
-        continue;
-      if (afc == 2)
-        continue;
-      if (afc == 3)
-        hdr += 1 + p[4];
-      if (hdr >= TS_PACKET_SIZE)
-        continue;
-      scan_pes (scan, pid == CF_TS_MUX_VIDEO_PID, p + hdr,
-          TS_PACKET_SIZE - hdr);
-    }
-    if (i + TS_PACKET_SIZE <= fill)
-      break;                    /* lost sync: the rest is not kept */
-    memmove (buf, buf + i, fill - i);
-    fill -= i;
+    cf_rec_scan_push (scan, buf, n);
   }
-  scan->valid_size = off;
+  cf_rec_scan_finish (scan);
   close (fd);
   g_free (buf);
   return TRUE;
@@ -645,10 +574,10 @@ cf_recording_rebuild_segments (CfRecording * rec, GError ** error)
   rec->duration = -1;
 
   /* scan them all; those without any frame are dropped */
-  scans = g_array_new (FALSE, TRUE, sizeof (CfTsScan));
+  scans = g_array_new (FALSE, TRUE, sizeof (CfRecScan));
   for (i = 0; i < names->len;) {
     gchar *path = g_build_filename (rec->dir, names->pdata[i], NULL);
-    CfTsScan scan;
+    CfRecScan scan;
 
     if (!cf_ts_scan_file (path, &scan, error)) {
       g_free (path);
@@ -656,9 +585,9 @@ cf_recording_rebuild_segments (CfRecording * rec, GError ** error)
       g_ptr_array_unref (names);
       return FALSE;
     }
-    if (scan.valid_size < scan.file_size) {
+    if (scan.valid_size < scan.size) {
       GST_INFO ("%s: cutting %" G_GUINT64_FORMAT " bytes of a partial "
-          "packet", path, scan.file_size - scan.valid_size);
+          "packet", path, scan.size - scan.valid_size);
       if (truncate (path, scan.valid_size) < 0) {
         set_errno_error (error, errno, "Cannot truncate", path);
         g_free (path);
@@ -679,12 +608,12 @@ cf_recording_rebuild_segments (CfRecording * rec, GError ** error)
   }
 
   for (i = 0; i < names->len; i++) {
-    CfTsScan *s = &g_array_index (scans, CfTsScan, i);
+    CfRecScan *s = &g_array_index (scans, CfRecScan, i);
     guint64 start = s->have_video ? s->first_video : s->first_audio;
     guint64 ticks;
 
     if (i + 1 < names->len) {
-      CfTsScan *n = &g_array_index (scans, CfTsScan, i + 1);
+      CfRecScan *n = &g_array_index (scans, CfRecScan, i + 1);
       guint64 next = n->have_video ? n->first_video : n->first_audio;
 
       ticks = (next - start) & (TS_WRAP - 1);
@@ -815,7 +744,7 @@ make_mp4 (CfRecording * rec, GError ** error)
 
   /* which streams there are: from the first segment */
   {
-    CfTsScan scan;
+    CfRecScan scan;
     gchar *seg = g_build_filename (rec->dir, g_array_index (rec->segments,
             CfRecSegment, 0).name, NULL);
 

@@ -22,6 +22,8 @@
 
 #include <glib.h>
 
+#include "cfrecscan.h"
+
 G_BEGIN_DECLS
 
 /* One recording on disk, in a directory of its own named by its uid:
@@ -121,19 +123,8 @@ gboolean cf_recording_remove_dir (const gchar * dir, GError ** error);
 gboolean cf_recording_write_file_atomic (const gchar * path,
     const gchar * data, gsize size, GError ** error);
 
-/* Timestamps of an MPEG-TS file written by cf_ts_muxer (90 kHz, modulo
- * 2^33): the first video DTS, the last, and the step before the last; the
- * same for audio. valid_size: bytes in whole 188-byte packets. */
-typedef struct
-{
-  gboolean have_video, have_audio;
-  guint64 first_video, last_video, video_step;
-  guint64 first_audio, last_audio, audio_step;
-  guint64 valid_size;
-  guint64 file_size;
-} CfTsScan;
-
-gboolean cf_ts_scan_file (const gchar * path, CfTsScan * scan,
+/* Scans a segment file, see cfrecscan.h */
+gboolean cf_ts_scan_file (const gchar * path, CfRecScan * scan,
     GError ** error);
 
 /* Formats µs since the epoch as RFC 3339 UTC with milliseconds */
