@@ -89,6 +89,7 @@ struct _CfIngestInput
   gsize queued_bytes;
   gboolean flushing;
   gboolean waiting;             /* the consumer sleeps on cond */
+  gboolean video_seen;          /* the session has video: audio rides */
   gboolean wake;
   gboolean reading_paused;
   guint64 bytes;

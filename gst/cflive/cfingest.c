@@ -46,6 +46,10 @@ GST_DEBUG_CATEGORY (cf_ingest_debug);
 /* Replies a peer leaves unread before we give up on it */
 #define MAX_OUTPUT_BYTES (1024 * 1024)
 #define READ_SIZE (64 * 1024)
+/* Once the stream has video, the consumer is woken for video frames, and
+ * the audio queued before a frame goes with it; this is the longest audio
+ * waits when no frame comes */
+#define AUDIO_RIDE_US (50 * G_TIME_SPAN_MILLISECOND)
 
 typedef struct _Listener Listener;
 typedef struct _Conn Conn;
@@ -293,6 +297,7 @@ input_push (CfIngestInput * input, CfIngestItem * item)
   if (item->body)
     input->queued_bytes += g_bytes_get_size (item->body);
   g_queue_push_tail (&input->queue, item);
+  input->video_seen = FALSE;
   wake = input->waiting;
   g_mutex_unlock (&input->lock);
   /* signalled after the unlock: the woken thread does not block on it */
@@ -384,9 +389,13 @@ _cf_ingest_input_push_tag (CfIngestInput * input, guint session,
   g_mutex_lock (&input->lock);
   input->queued_bytes += g_bytes_get_size (body);
   g_queue_push_tail (&input->queue, item);
-  /* a wake-up is a system call: only when someone sleeps, and after the
-   * unlock, so that the woken thread does not block on the lock */
-  wake = input->waiting;
+  /* a wake-up is a system call: only when someone sleeps, not for audio
+   * that can go with the next video frame, and after the unlock, so that
+   * the woken thread does not block on the lock */
+  if (type == GST_CFLIVE_FLV_TAG_VIDEO)
+    input->video_seen = TRUE;
+  wake = input->waiting && (type != GST_CFLIVE_FLV_TAG_AUDIO ||
+      !input->video_seen);
   full = input->queued_bytes > CF_INGEST_QUEUE_HIGH_BYTES && !input->flushing;
   if (full)
     input->reading_paused = TRUE;
@@ -1248,6 +1257,7 @@ cf_ingest_input_pop (CfIngestInput * input, gint64 deadline,
   CfIngestPopResult res = CF_INGEST_POP_ITEM;
   CfIngestItem *item = NULL;
   gboolean resume = FALSE;
+  gint64 wait_until;
 
   g_mutex_lock (&input->lock);
   while (TRUE) {
@@ -1262,11 +1272,19 @@ cf_ingest_input_pop (CfIngestInput * input, gint64 deadline,
       break;
     }
     input->waiting = TRUE;
-    if (deadline < 0) {
+    wait_until = deadline;
+    if (input->video_seen) {
+      /* audio comes without a wake-up: look at least this often */
+      gint64 ride = g_get_monotonic_time () + AUDIO_RIDE_US;
+
+      if (wait_until < 0 || ride < wait_until)
+        wait_until = ride;
+    }
+    if (wait_until < 0) {
       g_cond_wait (&input->cond, &input->lock);
-    } else if (!g_cond_wait_until (&input->cond, &input->lock, deadline)) {
-      if (g_queue_is_empty (&input->queue) && !input->flushing
-          && !input->wake) {
+    } else if (!g_cond_wait_until (&input->cond, &input->lock, wait_until)) {
+      if (wait_until == deadline && g_queue_is_empty (&input->queue)
+          && !input->flushing && !input->wake) {
         input->waiting = FALSE;
         res = CF_INGEST_POP_TIMEOUT;
         break;

@@ -1500,7 +1500,7 @@ cf_output_destroy (CfOutput * o)
 void
 cf_output_push (CfOutput * o, CfOutputTag * tag)
 {
-  gboolean kick = FALSE, flush_now;
+  gboolean kick = FALSE;
   guint64 dropped = 0;
   gint64 span;
 
@@ -1535,32 +1535,40 @@ cf_output_push (CfOutput * o, CfOutputTag * tag)
     o->kick_pending = TRUE;
     kick = TRUE;
   }
-  flush_now = o->config.flush_interval == 0 ||
-      tag->type == GST_CFLIVE_FLV_TAG_VIDEO;
   g_mutex_unlock (&o->lock);
 
   if (dropped)
     GST_INFO ("output %s is behind: dropped %" G_GUINT64_FORMAT " frames, "
         "waiting for a keyframe", o->uid, dropped);
-  /* A video frame is written at once, with the audio and metadata that
-   * came since the last one: one write per frame and output, and one
-   * wake-up of the loop per frame, not per output. Other tags wait for the
-   * next frame, at most the flush interval (the loop, once woken, looks
-   * again after that long by itself). */
-  if (kick || flush_now) {
-    gint64 delay = o->config.flush_interval / GST_USECOND;
-
+  /* the loop learns of it in cf_output_push_done() */
+  if (kick) {
     g_mutex_lock (&loop.kick_lock);
-    if (kick)
-      g_queue_push_tail (&loop.dirty, output_ref (o));
-    if (delay)
-      loop.period = delay;
-    if (flush_now ? loop.deadline != 0 : loop.deadline < 0) {
-      loop.deadline = flush_now ? 0 : g_get_monotonic_time () + delay;
-      g_source_set_ready_time (loop.kick, loop.deadline);
-    }
+    g_queue_push_tail (&loop.dirty, output_ref (o));
     g_mutex_unlock (&loop.kick_lock);
   }
+}
+
+/* A video frame is written at once, with the audio and metadata that came
+ * since the frame before: one write per frame and output, and one wake-up
+ * of the loop per frame, after the tag went to every output (a loop woken
+ * earlier would contend for the locks of the outputs not yet done). Other
+ * tags wait for the next frame, at most @flush_interval: the loop, once
+ * woken, looks again after that long by itself. */
+void
+cf_output_push_done (CfOutputTag * tag, GstClockTime flush_interval)
+{
+  gint64 delay = flush_interval / GST_USECOND;
+  gboolean now = delay == 0 || tag->type == GST_CFLIVE_FLV_TAG_VIDEO;
+
+  g_mutex_lock (&loop.kick_lock);
+  if (delay)
+    loop.period = delay;
+  if (!g_queue_is_empty (&loop.dirty) &&
+      (now ? loop.deadline != 0 : loop.deadline < 0)) {
+    loop.deadline = now ? 0 : g_get_monotonic_time () + delay;
+    g_source_set_ready_time (loop.kick, loop.deadline);
+  }
+  g_mutex_unlock (&loop.kick_lock);
 }
 
 static gboolean

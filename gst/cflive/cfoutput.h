@@ -100,6 +100,9 @@ void cf_output_destroy (CfOutput * output);
 
 /* Any thread, never blocks */
 void cf_output_push (CfOutput * output, CfOutputTag * tag);
+/* After @tag was pushed to every output: wakes the loop for it, now or
+ * within @flush_interval */
+void cf_output_push_done (CfOutputTag * tag, GstClockTime flush_interval);
 void cf_output_set_enabled (CfOutput * output, gboolean enabled);
 gboolean cf_output_get_enabled (CfOutput * output);
 /* The encoder came back upstream: wait for its keyframe */

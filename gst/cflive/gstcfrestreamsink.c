@@ -773,6 +773,7 @@ gst_cf_restream_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   CfOutputTag *tag = cf_output_tag_new (buf);
   gint kind;
   guint n_srt;
+  guint64 flush_interval;
   GList *l;
 
   if (!tag)
@@ -815,7 +816,9 @@ gst_cf_restream_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   self->tags++;
   for (l = self->order; l; l = l->next)
     cf_output_push (l->data, tag);
+  flush_interval = self->flush_interval;
   GST_OBJECT_UNLOCK (self);
+  cf_output_push_done (tag, flush_interval);
 
   cf_output_tag_unref (tag);
   return GST_FLOW_OK;
