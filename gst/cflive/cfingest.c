@@ -31,6 +31,7 @@
 #include <netinet/tcp.h>
 #include <gst/cflive/cflive.h>
 
+#include "cfgio.h"
 #include "cfingest.h"
 #include "cfingest-private.h"
 #include "rtmp/rtmpsession.h"
@@ -262,6 +263,7 @@ hub_init (void)
   static gsize init = 0;
 
   if (g_once_init_enter (&init)) {
+    cf_gio_ensure_types ();
     GST_DEBUG_CATEGORY_INIT (cf_ingest_debug, "cfingest", 0,
         "cflive ingest hub (listening sockets and RTMP connections)");
     g_mutex_init (&hub.lock);

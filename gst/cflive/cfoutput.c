@@ -40,6 +40,7 @@
 #include <netinet/tcp.h>
 #include <gst/cflive/cflive.h>
 
+#include "cfgio.h"
 #include "cfoutput.h"
 #include "rtmp/rtmpchunk.h"
 #include "rtmp/rtmpclient.h"
@@ -134,6 +135,7 @@ loop_init (void)
   static gsize init = 0;
 
   if (g_once_init_enter (&init)) {
+    cf_gio_ensure_types ();
     GST_DEBUG_CATEGORY_INIT (cf_output_debug, "cfoutput", 0,
         "cflive restream outputs");
     loop.context = g_main_context_new ();
