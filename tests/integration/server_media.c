@@ -699,8 +699,7 @@ check_playable (Server * s, JsonNode * video)
   fail_unless_equals_string (jstr (video, "status.state"), "ready");
   fail_unless (jget (video, "readyToStream")
       && json_node_get_boolean (jget (video, "readyToStream")), "%s", dump);
-  fail_unless (json_node_get_double (jget (video, "duration")) > 0, "%s",
-      dump);
+  fail_unless (json_node_get_double (jget (video, "duration")) > 0, "%s", dump);
 
   msg = soup_message_new ("GET", hls);
   body = soup_session_send_and_read (s->session, msg, NULL, NULL);

@@ -96,8 +96,7 @@ handler (SoupServer * server, SoupServerMessage * msg, const char *path,
   guint status = 200;
   gboolean stall = FALSE;
 
-  body = soup_message_body_flatten (soup_server_message_get_request_body
-      (msg));
+  body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
   r = g_new0 (Request, 1);
   r->body = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
   g_bytes_unref (body);
@@ -340,8 +339,7 @@ member_names (JsonObject * obj)
 
 /* Checks Cloudflare's live-input notification shape */
 static void
-check_live_payload (Request * r, const gchar * event_type, gint64 t0,
-    gint64 t1)
+check_live_payload (Request * r, const gchar * event_type, gint64 t0, gint64 t1)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GRegex) re = NULL;
@@ -589,11 +587,9 @@ GST_START_TEST (test_queue_bound)
   fail_unless_equals_int (receiver_n_requests (rc), 1);
 
   receiver_release (rc);
-  fail_unless (CFTEST_WAIT (delivered_is (wh, CF_WEBHOOKS_MAX_QUEUED + 1),
-          30));
+  fail_unless (CFTEST_WAIT (delivered_is (wh, CF_WEBHOOKS_MAX_QUEUED + 1), 30));
   check_stats (wh, CF_WEBHOOKS_MAX_QUEUED + 1, extra, 0);
-  fail_unless_equals_int (receiver_n_requests (rc),
-      CF_WEBHOOKS_MAX_QUEUED + 1);
+  fail_unless_equals_int (receiver_n_requests (rc), CF_WEBHOOKS_MAX_QUEUED + 1);
 
   /* the first, then the newest ones in order */
   for (i = 0; i <= CF_WEBHOOKS_MAX_QUEUED; i++) {
@@ -675,6 +671,56 @@ GST_START_TEST (test_configure)
 
 GST_END_TEST;
 
+#define N_THREADS 4
+#define N_PER_THREAD 200
+
+static gpointer
+sender_thread (gpointer data)
+{
+  CfWebhooks *wh = data;
+  gchar uid[33];
+  guint i;
+
+  for (i = 0; i < N_PER_THREAD; i++) {
+    g_snprintf (uid, sizeof (uid), "%p-%u", (gpointer) g_thread_self (), i);
+    cf_webhooks_live_input_event (wh, "live_input.connected", uid, NULL, NULL,
+        NULL, NULL);
+  }
+  return NULL;
+}
+
+/* Callers on several threads at once: every event delivered once */
+GST_START_TEST (test_many_threads)
+{
+  Receiver *rc = receiver_new (0, ANSWER_OK);
+  CfWebhooks *wh = webhooks_new (rc->url);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash,
+      g_str_equal, g_free, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  GThread *threads[N_THREADS];
+  guint i;
+
+  for (i = 0; i < N_THREADS; i++)
+    threads[i] = g_thread_new ("sender", sender_thread, wh);
+  for (i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+  fail_unless (CFTEST_WAIT (delivered_is (wh, N_THREADS * N_PER_THREAD), 30));
+  check_stats (wh, N_THREADS * N_PER_THREAD, 0, 0);
+  fail_unless_equals_int (receiver_n_requests (rc), N_THREADS * N_PER_THREAD);
+  for (i = 0; i < N_THREADS * N_PER_THREAD; i++) {
+    JsonObject *data = json_object_get_object_member (parse_object (parser,
+            receiver_get (rc, i)->body), "data");
+
+    fail_unless (g_hash_table_add (seen,
+            g_strdup (json_object_get_string_member (data, "input_id"))));
+  }
+
+  cf_webhooks_free (wh);
+  receiver_free (rc);
+}
+
+GST_END_TEST;
+
 /* Freeing does not wait for a receiver that does not answer */
 GST_START_TEST (test_free_while_stalled)
 {
@@ -706,6 +752,7 @@ webhooks_suite (void)
   tcase_add_test (tc, test_retry_on_connection_refused);
   tcase_add_test (tc, test_queue_bound);
   tcase_add_test (tc, test_configure);
+  tcase_add_test (tc, test_many_threads);
   tcase_add_test (tc, test_free_while_stalled);
   return s;
 }
