@@ -561,9 +561,9 @@ rtmp_publish_url (JsonNode * input)
       "/", key);
 }
 
-/* ffmpeg -re -stream_loop -1 -i media -c copy -f mpegts srt://... */
+/* ffmpeg -re -stream_loop -1 (or 0) -i media -c copy -f mpegts srt://... */
 static CfTestProc *
-srt_publish (JsonNode * input)
+srt_publish (JsonNode * input, gboolean loop)
 {
   const gchar *url = jstr (input, "srt.url");
   g_autofree gchar *target = NULL;
@@ -576,6 +576,8 @@ srt_publish (JsonNode * input)
   target = g_strdup_printf ("%s?streamid=%s&passphrase=%s&pkt_size=1316",
       url, jstr (input, "srt.streamId"), jstr (input, "srt.passphrase"));
   argv[14] = target;
+  if (!loop)
+    argv[6] = "0";
   return cftest_spawn ("ffmpeg-srt", (gchar **) argv);
 }
 
@@ -961,7 +963,7 @@ GST_START_TEST (test_srt_keys_restart_kill)
   fail_unless_equals_string (jstr (input, "srt.streamId"), uid);
 
   /* SRT: connected, then disconnected; the broadcast becomes a video */
-  ff = srt_publish (input);
+  ff = srt_publish (input, TRUE);
   fail_unless (CFTEST_WAIT (input_state_is (s, uid, "connected"), 15),
       "SRT push not connected");
   g_usleep (2 * G_USEC_PER_SEC);
@@ -984,6 +986,12 @@ GST_START_TEST (test_srt_keys_restart_kill)
 
   ff = cftest_ffmpeg_publish (media_path (), old_publish, FALSE);
   fail_unless (cftest_proc_wait (ff, 15), "ffmpeg with the old key runs on");
+  fail_if (cftest_proc_exit_code (ff) == 0);
+  fail_if (input_state_is (s, uid, "connected"));
+
+  ff = srt_publish (input, FALSE);
+  fail_unless (cftest_proc_wait (ff, 20),
+      "ffmpeg with the old SRT passphrase runs on");
   fail_if (cftest_proc_exit_code (ff) == 0);
   fail_if (input_state_is (s, uid, "connected"));
 
