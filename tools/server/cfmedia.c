@@ -1,0 +1,385 @@
+/* gst-cflive
+ * Copyright (C) 2026 gst-cflive developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Library General Public License for more details.
+ *
+ * You should have received a copy of the GNU Library General Public
+ * License along with this library; if not, write to the
+ * Free Software Foundation, Inc., 51 Franklin St, Fifth Floor,
+ * Boston, MA 02110-1301, USA.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <gst/cflive/cflive.h>
+
+#include "cfmedia.h"
+
+GST_DEBUG_CATEGORY_STATIC (cf_media_debug);
+#define GST_CAT_DEFAULT cf_media_debug
+
+struct _CfMedia
+{
+  gchar *uid;
+  GstElement *pipeline;
+  GstElement *src;
+  GstElement *restream;
+  GstElement *record;           /* NULL without cfrecordsink */
+  guint bus_watch;
+  CfMediaCallbacks callbacks;
+  gpointer user_data;
+  gboolean ended;
+};
+
+static gboolean have_recorder = FALSE;
+
+gboolean
+cf_media_init (GError ** error)
+{
+  GstRegistry *reg = gst_registry_get ();
+  GstPluginFeature *f;
+
+  GST_DEBUG_CATEGORY_INIT (cf_media_debug, "cfserver-media", 0,
+      "cflive-server pipelines");
+
+  /* run from the build tree without GST_PLUGIN_PATH, or installed under a
+   * prefix GStreamer does not search */
+  if (!(f = gst_registry_find_feature (reg, "cfliveinputsrc",
+              GST_TYPE_ELEMENT_FACTORY))) {
+    gst_registry_scan_path (reg, CFLIVE_PLUGIN_DIR);
+    if (!(f = gst_registry_find_feature (reg, "cfliveinputsrc",
+                GST_TYPE_ELEMENT_FACTORY)))
+      gst_registry_scan_path (reg, CFLIVE_PLUGIN_INSTALL_DIR);
+  }
+  if (f)
+    gst_object_unref (f);
+  if (!(f = gst_registry_find_feature (reg, "cfliveinputsrc",
+              GST_TYPE_ELEMENT_FACTORY))) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "the cflive plugin (cfliveinputsrc) is not installed and not in %s; "
+        "set GST_PLUGIN_PATH to the build directory", CFLIVE_PLUGIN_DIR);
+    return FALSE;
+  }
+  gst_object_unref (f);
+  f = gst_registry_find_feature (reg, "cfrecordsink",
+      GST_TYPE_ELEMENT_FACTORY);
+  have_recorder = f != NULL;
+  if (f)
+    gst_object_unref (f);
+  return TRUE;
+}
+
+gboolean
+cf_media_have_recorder (void)
+{
+  return have_recorder;
+}
+
+static gboolean
+on_bus (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  CfMedia *m = data;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ELEMENT:{
+      const GstStructure *s = gst_message_get_structure (msg);
+
+      if (gst_structure_has_name (s, GST_CFLIVE_STATUS_MESSAGE_NAME)) {
+        guint64 ts = 0;
+
+        if (!gst_structure_get_uint64 (s, "timestamp", &ts))
+          ts = g_get_real_time ();
+        if (m->callbacks.status)
+          m->callbacks.status (m->user_data, m->uid,
+              gst_structure_get_string (s, "state"),
+              gst_structure_get_string (s, "reason"), (gint64) ts);
+      } else if (gst_structure_has_name (s,
+              GST_CFLIVE_VIOLATION_MESSAGE_NAME)) {
+        if (m->callbacks.violation)
+          m->callbacks.violation (m->user_data, m->uid,
+              gst_structure_get_string (s, "code"),
+              gst_structure_get_string (s, "message"),
+              gst_structure_get_string (s, "video_codec"),
+              gst_structure_get_string (s, "audio_codec"));
+      } else if (gst_structure_has_name (s, "cflive-output")) {
+        if (m->callbacks.output)
+          m->callbacks.output (m->user_data, m->uid,
+              gst_structure_get_string (s, "uid"),
+              gst_structure_get_string (s, "state"),
+              gst_structure_get_string (s, "error"));
+      } else if (gst_structure_has_name (s, "cflive-recording")) {
+        if (m->callbacks.recording)
+          m->callbacks.recording (m->user_data, m->uid, s);
+      }
+      break;
+    }
+    case GST_MESSAGE_WARNING:{
+      g_autoptr (GError) err = NULL;
+      g_autofree gchar *dbg = NULL;
+
+      gst_message_parse_warning (msg, &err, &dbg);
+      GST_WARNING ("live input %s: %s: %s (%s)", m->uid,
+          GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message,
+          dbg ? dbg : "");
+      break;
+    }
+    case GST_MESSAGE_ERROR:{
+      g_autoptr (GError) err = NULL;
+      g_autofree gchar *dbg = NULL;
+      g_autofree gchar *text = NULL;
+
+      if (m->ended)
+        break;
+      gst_message_parse_error (msg, &err, &dbg);
+      text = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC
+              (msg)), err->message);
+      g_printerr ("live input %s: %s (%s)\n", m->uid, text, dbg ? dbg : "");
+      m->ended = TRUE;
+      if (m->callbacks.ended)
+        m->callbacks.ended (m->user_data, m->uid, text);
+      break;
+    }
+    case GST_MESSAGE_EOS:
+      if (m->ended)
+        break;
+      m->ended = TRUE;
+      if (m->callbacks.ended)
+        m->callbacks.ended (m->user_data, m->uid, NULL);
+      break;
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static GstElement *
+make (const gchar * factory, const gchar * name, GError ** error)
+{
+  GstElement *e = gst_element_factory_make (factory, name);
+
+  if (!e)
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
+        "no element %s", factory);
+  return e;
+}
+
+static void
+apply_recording (CfMedia * m, gboolean record, guint64 timeout,
+    gint64 delete_after)
+{
+  if (!m->record)
+    return;
+  gst_util_set_object_arg (G_OBJECT (m->record), "mode",
+      record ? "automatic" : "off");
+  g_object_set (m->record, "timeout-seconds", (guint) MIN (timeout,
+          G_MAXUINT), "delete-after", delete_after, NULL);
+}
+
+CfMedia *
+cf_media_new (const CfMediaConfig * cfg, const CfMediaInputSettings * set,
+    const CfMediaCallbacks * callbacks, gpointer user_data, GError ** error)
+{
+  CfMedia *m = g_new0 (CfMedia, 1);
+  GstElement *validator, *tee, *record;
+  g_autofree gchar *rtmp_url = NULL;
+  GstBus *bus;
+
+  m->uid = g_strdup (set->uid);
+  m->callbacks = *callbacks;
+  m->user_data = user_data;
+  m->pipeline = gst_pipeline_new (set->uid);
+
+  if (!(m->src = make ("cfliveinputsrc", "input", error)) ||
+      !(validator = make ("cfgopvalidator", "validator", error)) ||
+      !(tee = make ("tee", "t", error)) ||
+      !(m->restream = make ("cfrestreamsink", "outputs", error))) {
+    if (m->src)
+      gst_object_unref (m->src);
+    goto fail;
+  }
+  if (have_recorder) {
+    record = m->record = make ("cfrecordsink", "recording", error);
+    if (!record)
+      goto fail;
+    g_object_set (record, "location", cfg->recordings_dir,
+        "live-input", set->uid, NULL);
+    apply_recording (m, set->record, set->record_timeout, set->delete_after);
+  } else {
+    record = make ("fakesink", "recording", error);
+    g_object_set (record, "sync", FALSE, "async", FALSE, NULL);
+  }
+
+  rtmp_url = g_strdup_printf ("%s://%s:%u/live",
+      cfg->tls_certificate ? "rtmps" : "rtmp", cfg->media_address,
+      cfg->rtmp_port);
+  g_object_set (m->src, "rtmp-url", rtmp_url, "stream-key", set->stream_key,
+      "enabled", set->enabled, "reconnect-window", cfg->reconnect_window,
+      NULL);
+  if (cfg->tls_certificate)
+    g_object_set (m->src, "tls-certificate", cfg->tls_certificate, NULL);
+  if (cfg->tls_key)
+    g_object_set (m->src, "tls-key", cfg->tls_key, NULL);
+  if (cfg->srt_port) {
+    g_autofree gchar *srt_url = g_strdup_printf ("srt://%s:%u",
+        cfg->media_address, cfg->srt_port);
+
+    g_object_set (m->src, "srt-url", srt_url, "srt-stream-id", set->uid,
+        "srt-passphrase", set->srt_passphrase, NULL);
+  }
+  g_object_set (m->restream, "max-outputs", cfg->max_outputs, NULL);
+
+  gst_bin_add_many (GST_BIN (m->pipeline), m->src, validator, tee,
+      m->restream, record, NULL);
+  if (!gst_element_link_many (m->src, validator, tee, m->restream, NULL) ||
+      !gst_element_link (tee, record)) {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+        "cannot link the pipeline of live input %s", set->uid);
+    goto fail;
+  }
+
+  bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
+  m->bus_watch = gst_bus_add_watch (bus, on_bus, m);
+  gst_object_unref (bus);
+
+  if (gst_element_set_state (m->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    GstMessage *msg = gst_bus_poll (GST_ELEMENT_BUS (m->pipeline),
+        GST_MESSAGE_ERROR, 0);
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *dbg = NULL;
+
+    if (msg) {
+      gst_message_parse_error (msg, &err, &dbg);
+      g_set_error (error, err->domain, err->code, "%s (%s)", err->message,
+          dbg ? dbg : "");
+      gst_message_unref (msg);
+    } else {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+          "the pipeline of live input %s did not start", set->uid);
+    }
+    goto fail;
+  }
+  GST_DEBUG ("live input %s started", set->uid);
+  return m;
+
+fail:
+  cf_media_free (m);
+  return NULL;
+}
+
+void
+cf_media_free (CfMedia * m)
+{
+  if (!m)
+    return;
+  if (m->bus_watch)
+    g_source_remove (m->bus_watch);
+  if (m->pipeline) {
+    gst_element_set_state (m->pipeline, GST_STATE_NULL);
+    gst_object_unref (m->pipeline);
+  }
+  g_free (m->uid);
+  g_free (m);
+}
+
+void
+cf_media_set_enabled (CfMedia * m, gboolean enabled)
+{
+  g_object_set (m->src, "enabled", enabled, NULL);
+}
+
+void
+cf_media_set_recording (CfMedia * m, gboolean record, guint64 timeout,
+    gint64 delete_after)
+{
+  apply_recording (m, record, timeout, delete_after);
+}
+
+gchar *
+cf_media_add_output (CfMedia * m, const gchar * url, const gchar * key,
+    gboolean enabled)
+{
+  gchar *uid = NULL;
+
+  g_signal_emit_by_name (m->restream, "add-output", url,
+      key && *key ? key : NULL, enabled, &uid);
+  return uid;
+}
+
+void
+cf_media_remove_output (CfMedia * m, const gchar * sink_uid)
+{
+  gboolean ok = FALSE;
+
+  if (sink_uid)
+    g_signal_emit_by_name (m->restream, "remove-output", sink_uid, &ok);
+}
+
+void
+cf_media_set_output_enabled (CfMedia * m, const gchar * sink_uid,
+    gboolean enabled)
+{
+  gboolean ok = FALSE;
+
+  if (sink_uid)
+    g_signal_emit_by_name (m->restream, "set-output-enabled", sink_uid,
+        enabled, &ok);
+}
+
+gchar *
+cf_media_get_recording_uid (CfMedia * m)
+{
+  gchar *uid = NULL;
+
+  if (!m->record)
+    return NULL;
+  g_object_get (m->record, "recording-uid", &uid, NULL);
+  if (uid && !*uid) {
+    g_free (uid);
+    uid = NULL;
+  }
+  return uid;
+}
+
+void
+cf_media_get_bytes (CfMedia * m, guint64 * bytes_in, guint64 * bytes_out)
+{
+  GstStructure *s = NULL;
+  const GValue *arr;
+  guint64 v = 0;
+  guint i;
+
+  *bytes_in = *bytes_out = 0;
+  g_object_get (m->src, "stats", &s, NULL);
+  if (s) {
+    if (gst_structure_get_uint64 (s, "bytes-received", &v))
+      *bytes_in = v;
+    gst_structure_free (s);
+    s = NULL;
+  }
+  g_object_get (m->restream, "stats", &s, NULL);
+  if (!s)
+    return;
+  arr = gst_structure_get_value (s, "output");
+  if (arr && GST_VALUE_HOLDS_ARRAY (arr)) {
+    for (i = 0; i < gst_value_array_get_size (arr); i++) {
+      const GValue *ov = gst_value_array_get_value (arr, i);
+      const GstStructure *os = gst_value_get_structure (ov);
+
+      if (os && gst_structure_get_uint64 (os, "bytes-sent", &v))
+        *bytes_out += v;
+    }
+  }
+  gst_structure_free (s);
+}
