@@ -247,7 +247,15 @@ want=$((BENCH_INPUTS - have - BENCH_CONNECTIONS + 1))
 log "create: $want live inputs"
 run_wrk_count create "$API/live_inputs" POST "$CREATE_BODY" "$want"
 ((WRK_ERRORS == 0)) || die "$WRK_ERRORS creates were refused"
+# requests of the stopped wrk may still be in the server: wait for the count
+# to settle
 have=$(n_inputs)
+for ((i = 0; i < 50; i++)); do
+  sleep 0.2
+  now_have=$(n_inputs)
+  ((now_have == have)) && break
+  have=$now_have
+done
 while ((have < BENCH_INPUTS)); do
   api POST /live_inputs "$CREATE_BODY" >/dev/null
   have=$((have + 1))
