@@ -1386,9 +1386,20 @@ writer_thread (gpointer data)
   self->last_sync = g_get_monotonic_time ();
   while (TRUE) {
     Item *item;
-    gint64 deadline = g_get_monotonic_time () + TICK_US;
+    gint64 now = g_get_monotonic_time ();
+    gint64 deadline = now + TICK_US;
 
     g_mutex_lock (&self->lock);
+    if (!self->rec && !self->disconnected && g_queue_is_empty (&self->queue)) {
+      /* idle: nothing to sync or time out, only the retention to look at;
+       * a thousand idle live inputs must not wake four thousand times a
+       * second */
+      deadline = self->last_retention + RETENTION_INTERVAL_US;
+      if (self->next_deletion > 0)
+        deadline = MIN (deadline, now + MAX (0,
+                self->next_deletion - g_get_real_time ()));
+      deadline = MAX (deadline, now + TICK_US);
+    }
     while (self->running && !self->wake && g_queue_is_empty (&self->queue))
       if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
         break;
