@@ -46,19 +46,18 @@
  * finalised */
 #define RECORDING_TIMEOUT 2
 
-static const gchar *
-media_path (void)
+/* The test media with a keyframe every @gop_frames, made once */
+static gchar *
+make_media (gint gop_frames)
 {
-  static gchar *path = NULL;
+  g_autofree gchar *name = g_strdup_printf ("gop%d.flv", gop_frames);
   g_autofree gchar *partial = NULL;
-  g_autofree gchar *gop = g_strdup_printf ("%d", MEDIA_GOP_FRAMES);
+  g_autofree gchar *gop = g_strdup_printf ("%d", gop_frames);
   g_autofree gchar *dur = g_strdup_printf ("%d", MEDIA_SECONDS);
   g_autoptr (GError) err = NULL;
+  gchar *path = g_build_filename (cftest_tmpdir (), name, NULL);
   gint status;
 
-  if (path)
-    return path;
-  path = g_build_filename (cftest_tmpdir (), "gop4.flv", NULL);
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     return path;
   partial = g_strdup_printf ("%s.%u.partial", path, (guint) getpid ());
@@ -77,6 +76,16 @@ media_path (void)
   }
   fail_unless (g_spawn_check_wait_status (status, NULL), "ffmpeg failed");
   fail_unless (g_rename (partial, path) == 0);
+  return path;
+}
+
+static const gchar *
+media_path (void)
+{
+  static gchar *path = NULL;
+
+  if (!path)
+    path = make_media (MEDIA_GOP_FRAMES);
   return path;
 }
 
@@ -841,6 +850,27 @@ GST_START_TEST (test_rtmp_output_recording)
       (events = receiver_events (rc)));
   check_signature (h, s->secret);
   g_ptr_array_unref (videos);
+
+  /* a feed breaking the ingest rules (a keyframe every 2 s): errored */
+  {
+    g_autofree gchar *bad = make_media (60);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    JsonNode *root;
+
+    ff = cftest_ffmpeg_publish (bad, publish, TRUE);
+    h = receiver_wait (rc, "live_input.errored", uid, &from, 20);
+    fail_unless (h != NULL, "no errored webhook: %s",
+        (events = receiver_events (rc)));
+    check_signature (h, s->secret);
+    fail_unless (json_parser_load_from_data (p, h->body, -1, NULL));
+    root = json_parser_get_root (p);
+    fail_unless_equals_string (jstr (root,
+            "data.live_input_errored.error.code"), "ERR_GOP_OUT_OF_RANGE");
+    fail_unless (jstr (root, "data.live_input_errored.error.message") != NULL);
+    fail_unless (jstr (root, "data.live_input_errored.video_codec") != NULL);
+    fail_unless (jstr (root, "data.live_input_errored.audio_codec") != NULL);
+    cftest_proc_kill (ff, SIGKILL);
+  }
 
   json_node_unref (output);
   json_node_unref (input);
