@@ -31,6 +31,7 @@
 
 #include "cfserver.h"
 #include "cfstore.h"
+#include "cfbody.h"
 #include "cfmedia.h"
 #include "cfmetrics.h"
 #include "cfwebhooks.h"
@@ -489,208 +490,6 @@ video_to_json (CfServer * s, CfVideo * v)
   return n;
 }
 
-/* --- request bodies --- */
-
-static const gchar *
-type_name (JsonNode * n)
-{
-  switch (JSON_NODE_TYPE (n)) {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-      switch (json_node_get_value_type (n)) {
-        case G_TYPE_BOOLEAN:
-          return "a boolean";
-        case G_TYPE_STRING:
-          return "a string";
-        default:
-          return "a number";
-      }
-  }
-  return "something else";
-}
-
-static gboolean
-is_bool (JsonNode * n)
-{
-  return JSON_NODE_HOLDS_VALUE (n) &&
-      json_node_get_value_type (n) == G_TYPE_BOOLEAN;
-}
-
-static gboolean
-is_string (JsonNode * n)
-{
-  return JSON_NODE_HOLDS_VALUE (n) &&
-      json_node_get_value_type (n) == G_TYPE_STRING;
-}
-
-static gboolean
-is_number (JsonNode * n)
-{
-  return JSON_NODE_HOLDS_VALUE (n) &&
-      (json_node_get_value_type (n) == G_TYPE_INT64 ||
-      json_node_get_value_type (n) == G_TYPE_DOUBLE);
-}
-
-static gdouble
-number (JsonNode * n)
-{
-  if (json_node_get_value_type (n) == G_TYPE_INT64)
-    return json_node_get_int (n);
-  return json_node_get_double (n);
-}
-
-#define FIELD_ERROR(...) \
-  G_STMT_START { \
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, __VA_ARGS__); \
-    return FALSE; \
-  } G_STMT_END
-
-static gboolean
-apply_recording_body (CfInput * in, JsonNode * rn, GError ** error)
-{
-  JsonObject *r;
-  JsonObjectIter it;
-  const gchar *name;
-  JsonNode *n;
-
-  if (JSON_NODE_HOLDS_NULL (rn)) {
-    in->rec_automatic = FALSE;
-    in->rec_timeout = 0;
-    in->rec_require_signed = FALSE;
-    g_clear_pointer (&in->rec_allowed_origins_json, g_free);
-    in->rec_hide_viewers = FALSE;
-    return TRUE;
-  }
-  if (!JSON_NODE_HOLDS_OBJECT (rn))
-    FIELD_ERROR ("recording must be an object, not %s", type_name (rn));
-  r = json_node_get_object (rn);
-  json_object_iter_init (&it, r);
-  while (json_object_iter_next (&it, &name, &n)) {
-    if (g_str_equal (name, "mode")) {
-      const gchar *mode;
-
-      if (!is_string (n))
-        FIELD_ERROR ("recording.mode must be \"off\" or \"automatic\", not %s",
-            type_name (n));
-      mode = json_node_get_string (n);
-      if (g_str_equal (mode, "automatic"))
-        in->rec_automatic = TRUE;
-      else if (g_str_equal (mode, "off"))
-        in->rec_automatic = FALSE;
-      else
-        FIELD_ERROR ("recording.mode must be \"off\" or \"automatic\", "
-            "not \"%s\"", mode);
-    } else if (g_str_equal (name, "timeoutSeconds")) {
-      gdouble v;
-
-      if (!is_number (n))
-        FIELD_ERROR ("recording.timeoutSeconds must be an integer, not %s",
-            type_name (n));
-      v = number (n);
-      if (v != (gint64) v || v < 0 || v > 86400)
-        FIELD_ERROR ("recording.timeoutSeconds must be an integer from 0 to "
-            "86400 (got %g)", v);
-      in->rec_timeout = (gint64) v;
-    } else if (g_str_equal (name, "requireSignedURLs")) {
-      if (!is_bool (n))
-        FIELD_ERROR ("recording.requireSignedURLs must be a boolean, not %s",
-            type_name (n));
-      in->rec_require_signed = json_node_get_boolean (n);
-    } else if (g_str_equal (name, "hideLiveViewerCount")) {
-      if (!is_bool (n))
-        FIELD_ERROR ("recording.hideLiveViewerCount must be a boolean, not %s",
-            type_name (n));
-      in->rec_hide_viewers = json_node_get_boolean (n);
-    } else if (g_str_equal (name, "allowedOrigins")) {
-      if (JSON_NODE_HOLDS_NULL (n)) {
-        g_clear_pointer (&in->rec_allowed_origins_json, g_free);
-      } else if (JSON_NODE_HOLDS_ARRAY (n)) {
-        JsonArray *a = json_node_get_array (n);
-        guint i;
-
-        for (i = 0; i < json_array_get_length (a); i++)
-          if (!is_string (json_array_get_element (a, i)))
-            FIELD_ERROR ("recording.allowedOrigins[%u] must be a string, "
-                "not %s", i, type_name (json_array_get_element (a, i)));
-        g_free (in->rec_allowed_origins_json);
-        in->rec_allowed_origins_json = node_to_string (n);
-      } else {
-        FIELD_ERROR ("recording.allowedOrigins must be an array of strings "
-            "or null, not %s", type_name (n));
-      }
-    }
-    /* other members are ignored, as Cloudflare does */
-  }
-  return TRUE;
-}
-
-/* the body of POST and PUT /live_inputs: members given replace the
- * current values, members omitted keep them */
-static gboolean
-apply_input_body (CfInput * in, JsonObject * o, GError ** error)
-{
-  JsonObjectIter it;
-  const gchar *name;
-  JsonNode *n;
-
-  json_object_iter_init (&it, o);
-  while (json_object_iter_next (&it, &name, &n)) {
-    if (g_str_equal (name, "meta")) {
-      g_free (in->meta_json);
-      if (JSON_NODE_HOLDS_NULL (n))
-        in->meta_json = g_strdup ("{}");
-      else if (JSON_NODE_HOLDS_OBJECT (n))
-        in->meta_json = node_to_string (n);
-      else {
-        in->meta_json = NULL;
-        FIELD_ERROR ("meta must be an object, not %s", type_name (n));
-      }
-    } else if (g_str_equal (name, "defaultCreator")) {
-      g_clear_pointer (&in->default_creator, g_free);
-      if (is_string (n))
-        in->default_creator = g_strdup (json_node_get_string (n));
-      else if (!JSON_NODE_HOLDS_NULL (n))
-        FIELD_ERROR ("defaultCreator must be a string, not %s",
-            type_name (n));
-    } else if (g_str_equal (name, "deleteRecordingAfterDays")) {
-      if (JSON_NODE_HOLDS_NULL (n)) {
-        in->has_delete_after = FALSE;
-      } else if (is_number (n)) {
-        gdouble v = number (n);
-
-        if (v < 30 || v > 1096)
-          FIELD_ERROR ("deleteRecordingAfterDays must be from 30 to 1096 "
-              "(got %g)", v);
-        in->has_delete_after = TRUE;
-        in->delete_after_days = v;
-      } else {
-        FIELD_ERROR ("deleteRecordingAfterDays must be a number (at least "
-            "30) or null, not %s", type_name (n));
-      }
-    } else if (g_str_equal (name, "enabled")) {
-      if (!is_bool (n))
-        FIELD_ERROR ("enabled must be a boolean, not %s", type_name (n));
-      in->enabled = json_node_get_boolean (n);
-    } else if (g_str_equal (name, "preferLowLatency")) {
-      if (!is_bool (n))
-        FIELD_ERROR ("preferLowLatency must be a boolean, not %s",
-            type_name (n));
-      in->prefer_low_latency = json_node_get_boolean (n);
-    } else if (g_str_equal (name, "recording")) {
-      if (!apply_recording_body (in, n, error))
-        return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-#undef FIELD_ERROR
-
 /* parses the request body: a JSON object, or empty when @allow_empty;
  * replies with the error itself and returns NULL otherwise */
 static JsonNode *
@@ -698,39 +497,15 @@ read_body (SoupServerMessage * msg, gboolean allow_empty)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+  g_autoptr (GError) err = NULL;
   gsize len;
   const gchar *data = g_bytes_get_data (bytes, &len);
-  g_autoptr (JsonParser) p = json_parser_new ();
-  g_autoptr (GError) err = NULL;
-  JsonNode *root;
-  gsize i;
+  JsonNode *root = cf_body_parse (data, len, allow_empty, &err);
 
-  for (i = 0; i < len && g_ascii_isspace (data[i]); i++);
-  if (i == len) {
-    if (allow_empty)
-      return node_new_object (json_object_new ());
-    reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_JSON,
-        "The request needs a JSON object as its body");
-    return NULL;
-  }
-  if (!g_utf8_validate (data, len, NULL)) {
-    reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_JSON,
-        "The request body is not valid UTF-8");
-    return NULL;
-  }
-  if (!json_parser_load_from_data (p, data, len, &err)) {
-    reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_JSON,
-        "The request body is not valid JSON: %s", err->message);
-    return NULL;
-  }
-  root = json_parser_get_root (p);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_JSON,
-        "The request body must be a JSON object, not %s",
-        root ? type_name (root) : "empty");
-    return NULL;
-  }
-  return json_node_copy (root);
+  if (!root)
+    reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_JSON, "%s",
+        err->message);
+  return root;
 }
 
 /* --- live inputs: copies for transactional updates --- */
@@ -1367,7 +1142,7 @@ create_input (CfServer * s, SoupServerMessage * msg)
   in->uid = new_uid ();
   in->created = in->modified = g_get_real_time ();
   input_new_secrets (in);
-  if (!apply_input_body (in, json_node_get_object (body), &err)) {
+  if (!cf_body_apply_input (in, json_node_get_object (body), &err)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD, "%s",
         err->message);
     cf_input_free (in);
@@ -1399,7 +1174,7 @@ update_input (CfServer * s, SoupServerMessage * msg, CfInput * in)
   if (!body)
     return;
   c = input_clone (in);
-  if (!apply_input_body (c, json_node_get_object (body), &err)) {
+  if (!cf_body_apply_input (c, json_node_get_object (body), &err)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD, "%s",
         err->message);
     cf_input_free (c);
@@ -1480,40 +1255,6 @@ list_outputs (CfServer * s, SoupServerMessage * msg, CfInput * in)
   reply_result (msg, node_new_array (a), NULL);
 }
 
-static gboolean
-valid_output_url (const gchar * url, GError ** error)
-{
-  g_autoptr (GUri) uri = NULL;
-  const gchar *scheme;
-
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  if (!uri) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-        "url '%.200s' is not a valid URL", url);
-    return FALSE;
-  }
-  scheme = g_uri_get_scheme (uri);
-  if (g_ascii_strcasecmp (scheme, "rtmp") != 0 &&
-      g_ascii_strcasecmp (scheme, "rtmps") != 0 &&
-      g_ascii_strcasecmp (scheme, "srt") != 0) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-        "url must be an rtmp://, rtmps:// or srt:// URL (got a %.32s:// URL)",
-        scheme);
-    return FALSE;
-  }
-  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-        "url '%.200s' has no host", url);
-    return FALSE;
-  }
-  if (g_ascii_strcasecmp (scheme, "srt") == 0 && g_uri_get_port (uri) <= 0) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-        "url '%.200s' needs a port", url);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 static void
 create_output (CfServer * s, SoupServerMessage * msg, CfInput * in)
 {
@@ -1527,29 +1268,29 @@ create_output (CfServer * s, SoupServerMessage * msg, CfInput * in)
     return;
   o = json_node_get_object (body);
   n = json_object_get_member (o, "url");
-  if (!n || !is_string (n)) {
+  if (!n || !cf_body_is_string (n)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD,
         n ? "url must be a string, not %s" : "url is required",
-        n ? type_name (n) : "");
+        n ? cf_body_type_name (n) : "");
     return;
   }
-  if (!valid_output_url (json_node_get_string (n), &err)) {
+  if (!cf_body_valid_output_url (json_node_get_string (n), &err)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD, "%s",
         err->message);
     return;
   }
   n = json_object_get_member (o, "streamKey");
-  if (!n || !is_string (n)) {
+  if (!n || !cf_body_is_string (n)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD,
         n ? "streamKey must be a string, not %s" :
         "streamKey is required (it may be \"\" for srt:// URLs)",
-        n ? type_name (n) : "");
+        n ? cf_body_type_name (n) : "");
     return;
   }
   n = json_object_get_member (o, "enabled");
-  if (n && !is_bool (n)) {
+  if (n && !cf_body_is_bool (n)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD,
-        "enabled must be a boolean, not %s", type_name (n));
+        "enabled must be a boolean, not %s", cf_body_type_name (n));
     return;
   }
   if (in->outputs->len >= s->cfg.max_outputs) {
@@ -1630,11 +1371,11 @@ update_output (CfServer * s, SoupServerMessage * msg, CfInput * in,
   if (!body)
     return;
   n = json_object_get_member (json_node_get_object (body), "enabled");
-  if (!n || !is_bool (n)) {
+  if (!n || !cf_body_is_bool (n)) {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD,
         n ? "enabled must be a boolean, not %s" :
         "enabled is required (the only field of an output that changes)",
-        n ? type_name (n) : "");
+        n ? cf_body_type_name (n) : "");
     return;
   }
   old = out->enabled;
@@ -1861,10 +1602,10 @@ handle_webhook (CfServer * s, SoupServerMessage * msg, const gchar * method)
       return;
     n = json_object_get_member (json_node_get_object (body),
         "notificationUrl");
-    if (!n || !is_string (n)) {
+    if (!n || !cf_body_is_string (n)) {
       reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD,
           n ? "notificationUrl must be a string, not %s" :
-          "notificationUrl is required", n ? type_name (n) : "");
+          "notificationUrl is required", n ? cf_body_type_name (n) : "");
       return;
     }
     if (!valid_webhook_url (json_node_get_string (n))) {
