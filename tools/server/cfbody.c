@@ -210,7 +210,8 @@ cf_body_apply_input (CfInput * in, JsonObject * o, GError ** error)
       }
     } else if (g_str_equal (name, "enabled")) {
       if (!cf_body_is_bool (n))
-        FIELD_ERROR ("enabled must be a boolean, not %s", cf_body_type_name (n));
+        FIELD_ERROR ("enabled must be a boolean, not %s",
+            cf_body_type_name (n));
       in->enabled = json_node_get_boolean (n);
     } else if (g_str_equal (name, "preferLowLatency")) {
       if (!cf_body_is_bool (n))

@@ -72,8 +72,7 @@ cf_media_init (GError ** error)
     return FALSE;
   }
   gst_object_unref (f);
-  f = gst_registry_find_feature (reg, "cfrecordsink",
-      GST_TYPE_ELEMENT_FACTORY);
+  f = gst_registry_find_feature (reg, "cfrecordsink", GST_TYPE_ELEMENT_FACTORY);
   have_recorder = f != NULL;
   if (f)
     gst_object_unref (f);
@@ -104,8 +103,7 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
           m->callbacks.status (m->user_data, m->uid,
               gst_structure_get_string (s, "state"),
               gst_structure_get_string (s, "reason"), (gint64) ts);
-      } else if (gst_structure_has_name (s,
-              GST_CFLIVE_VIOLATION_MESSAGE_NAME)) {
+      } else if (gst_structure_has_name (s, GST_CFLIVE_VIOLATION_MESSAGE_NAME)) {
         if (m->callbacks.violation)
           m->callbacks.violation (m->user_data, m->uid,
               gst_structure_get_string (s, "code"),
@@ -224,8 +222,7 @@ cf_media_new (const CfMediaConfig * cfg, const CfMediaInputSettings * set,
       cfg->tls_certificate ? "rtmps" : "rtmp", cfg->media_address,
       cfg->rtmp_port);
   g_object_set (m->src, "rtmp-url", rtmp_url, "stream-key", set->stream_key,
-      "enabled", set->enabled, "reconnect-window", cfg->reconnect_window,
-      NULL);
+      "enabled", set->enabled, "reconnect-window", cfg->reconnect_window, NULL);
   if (cfg->tls_certificate)
     g_object_set (m->src, "tls-certificate", cfg->tls_certificate, NULL);
   if (cfg->tls_key)

@@ -40,8 +40,7 @@ cf_metrics_new (void)
   CfMetrics *m = g_new0 (CfMetrics, 1);
 
   m->errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  m->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  m->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   m->events = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   m->started = g_get_real_time ();
   return m;

@@ -218,10 +218,11 @@ envelope (gboolean success)
 
 static void
 reply_error (SoupServerMessage * msg, guint status, gint code,
-    const gchar * format, ...) G_GNUC_PRINTF (4, 5);
+    const gchar * format, ...)
+G_GNUC_PRINTF (4, 5);
 
-static void
-reply_error (SoupServerMessage * msg, guint status, gint code,
+     static void
+         reply_error (SoupServerMessage * msg, guint status, gint code,
     const gchar * format, ...)
 {
   JsonObject *o = envelope (FALSE);
@@ -235,8 +236,7 @@ reply_error (SoupServerMessage * msg, guint status, gint code,
   va_end (ap);
   json_object_set_int_member (e, "code", code);
   json_object_set_string_member (e, "message", text);
-  json_array_add_object_element (json_object_get_array_member (o, "errors"),
-      e);
+  json_array_add_object_element (json_object_get_array_member (o, "errors"), e);
   json_object_set_null_member (o, "result");
   root = node_new_object (o);
   reply_json (msg, status, root);
@@ -665,8 +665,7 @@ on_status (gpointer data, const gchar * uid, const gchar * state,
 
 static void
 on_violation (gpointer data, const gchar * uid, const gchar * code,
-    const gchar * message, const gchar * video_codec,
-    const gchar * audio_codec)
+    const gchar * message, const gchar * video_codec, const gchar * audio_codec)
 {
   CfServer *s = data;
   CfInput *in = g_hash_table_lookup (s->inputs, uid);
@@ -1094,8 +1093,7 @@ query_bool (GHashTable * query, const gchar * name, gboolean * value,
     *value = FALSE;
   else {
     reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_QUERY,
-        "The query parameter %s must be true or false (got '%.64s')", name,
-        v);
+        "The query parameter %s must be true or false (got '%.64s')", name, v);
     return FALSE;
   }
   return TRUE;
@@ -1303,8 +1301,7 @@ create_output (CfServer * s, SoupServerMessage * msg, CfInput * in)
   out = cf_live_output_new ();
   out->uid = new_uid ();
   out->url = g_strdup (json_object_get_string_member (o, "url"));
-  out->stream_key = g_strdup (json_object_get_string_member (o,
-          "streamKey"));
+  out->stream_key = g_strdup (json_object_get_string_member (o, "streamKey"));
   out->enabled = n ? json_node_get_boolean (n) : TRUE;
   out->created = g_get_real_time ();
 
@@ -1452,8 +1449,7 @@ list_videos (CfServer * s, SoupServerMessage * msg, GHashTable * query,
     type = g_hash_table_lookup (query, "type");
     if (type && !g_str_equal (type, "live") && !g_str_equal (type, "vod")) {
       reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_QUERY,
-          "The query parameter type must be live or vod (got '%.64s')",
-          type);
+          "The query parameter type must be live or vod (got '%.64s')", type);
       return;
     }
     if (!query_bool (query, "asc", &asc, msg) ||
@@ -1600,8 +1596,7 @@ handle_webhook (CfServer * s, SoupServerMessage * msg, const gchar * method)
 
     if (!body)
       return;
-    n = json_object_get_member (json_node_get_object (body),
-        "notificationUrl");
+    n = json_object_get_member (json_node_get_object (body), "notificationUrl");
     if (!n || !cf_body_is_string (n)) {
       reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD,
           n ? "notificationUrl must be a string, not %s" :
@@ -1614,8 +1609,7 @@ handle_webhook (CfServer * s, SoupServerMessage * msg, const gchar * method)
           json_node_get_string (n));
       return;
     }
-    if (!store_webhook (s, json_node_get_string (n), g_get_real_time (),
-            &err)) {
+    if (!store_webhook (s, json_node_get_string (n), g_get_real_time (), &err)) {
       reply_storage_error (msg, err);
       return;
     }
@@ -1706,8 +1700,7 @@ method_not_allowed (SoupServerMessage * msg, const gchar * method,
   soup_message_headers_replace (soup_server_message_get_response_headers
       (msg), "Allow", allowed);
   reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, ERR_METHOD,
-      "Method %s not allowed for this endpoint (allowed: %s)", method,
-      allowed);
+      "Method %s not allowed for this endpoint (allowed: %s)", method, allowed);
 }
 
 static void
@@ -1904,8 +1897,7 @@ serve_file (SoupServerMessage * msg, const gchar * path, gboolean head)
 
   f = g_mapped_file_new (path, FALSE, NULL);
   if (!f) {
-    reply_error (msg, SOUP_STATUS_NOT_FOUND, ERR_VIDEO_NOT_FOUND,
-        "Not found");
+    reply_error (msg, SOUP_STATUS_NOT_FOUND, ERR_VIDEO_NOT_FOUND, "Not found");
     return;
   }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -1913,8 +1905,7 @@ serve_file (SoupServerMessage * msg, const gchar * path, gboolean head)
   if (g_str_has_suffix (path, ".m3u8"))
     soup_message_headers_replace (rh, "Cache-Control", "no-cache");
   if (head) {
-    soup_message_headers_set_content_length (rh,
-        g_mapped_file_get_length (f));
+    soup_message_headers_set_content_length (rh, g_mapped_file_get_length (f));
     return;
   }
   bytes = g_mapped_file_get_bytes (f);
@@ -2107,8 +2098,7 @@ handler (SoupServer * server, SoupServerMessage * msg, const char *path,
   } else if (seg->len >= 3 &&
       g_str_equal (g_ptr_array_index (seg, 0), "client") &&
       g_str_equal (g_ptr_array_index (seg, 1), "v4")) {
-    handle_api (s, msg, method, (gchar **) seg->pdata + 2, seg->len - 3,
-        query);
+    handle_api (s, msg, method, (gchar **) seg->pdata + 2, seg->len - 3, query);
   } else {
     handle_playback (s, msg, method, (gchar **) seg->pdata, seg->len - 1);
   }
@@ -2135,8 +2125,7 @@ write_secret_file (const gchar * path, const gchar * value, GError ** error)
  * in the database (as its SHA-256) and in @file for the operator */
 static gboolean
 setup_credential (CfServer * s, const gchar * setting, const gchar * given,
-    const gchar * file, gchar ** hash_out, gchar ** generated,
-    GError ** error)
+    const gchar * file, gchar ** hash_out, gchar ** generated, GError ** error)
 {
   g_autofree gchar *stored = cf_store_get_setting (s->store, setting);
 
@@ -2329,8 +2318,7 @@ cf_server_new (const CfServerConfig * cfg, GError ** error)
 
   scan_recordings (s);
   retention_cb (s);
-  s->retention_id = g_timeout_add_seconds (RETENTION_INTERVAL, retention_cb,
-      s);
+  s->retention_id = g_timeout_add_seconds (RETENTION_INTERVAL, retention_cb, s);
 
   s->soup = soup_server_new ("server-header", "cflive-server ", NULL);
   soup_server_add_early_handler (s->soup, NULL, early_handler, s, NULL);

@@ -135,8 +135,7 @@ cf_store_open (const gchar * path, GError ** error)
     return NULL;
   }
   sqlite3_busy_timeout (store->db, 5000);
-  if (!exec (store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-          error))
+  if (!exec (store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", error))
     goto fail;
 
   st = prepare (store, "PRAGMA user_version", error);

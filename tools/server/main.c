@@ -73,26 +73,26 @@ static GOptionEntry entries[] = {
       "Address RTMP(S) and SRT listen on (default 0.0.0.0)", "ADDR"},
   {"rtmp-port", 0, 0, G_OPTION_ARG_INT, &opt_rtmp_port,
       "RTMP (or RTMPS with a certificate) port shared by every live input "
-      "(default 1935)", "PORT"},
+        "(default 1935)", "PORT"},
   {"srt-port", 0, 0, G_OPTION_ARG_INT, &opt_srt_port,
-      "SRT port shared by every live input (default 8890; 0: no SRT)",
+        "SRT port shared by every live input (default 8890; 0: no SRT)",
       "PORT"},
   {"public-host", 0, 0, G_OPTION_ARG_STRING, &opt_public_host,
       "Host name put in the credential and playback URLs (default "
-      "127.0.0.1)", "HOST"},
+        "127.0.0.1)", "HOST"},
   {"public-url", 0, 0, G_OPTION_ARG_STRING, &opt_public_url,
       "Base of playback URLs (default http://PUBLIC-HOST:API-PORT)", "URL"},
   {"account-id", 0, 0, G_OPTION_ARG_STRING, &opt_account_id,
       "Account id of the API paths (default: made once and stored)", "ID"},
   {"api-token-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_api_token_file,
       "File holding the API token (default: $CFLIVE_API_TOKEN, or one made "
-      "once, stored and printed)", "FILE"},
+        "once, stored and printed)", "FILE"},
   {"api-key-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_api_key_file,
       "File holding the key of X-Auth-Key (default: $CFLIVE_API_KEY, or one "
-      "made once, stored and printed)", "FILE"},
+        "made once, stored and printed)", "FILE"},
   {"auth-email", 0, 0, G_OPTION_ARG_STRING, &opt_auth_email,
       "The X-Auth-Email that goes with the key (default: stored, or "
-      "admin@localhost)", "EMAIL"},
+        "admin@localhost)", "EMAIL"},
   {"tls-certificate", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_certificate,
       "PEM certificate: ingest over RTMPS instead of RTMP", "FILE"},
   {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_key,
@@ -103,14 +103,14 @@ static GOptionEntry entries[] = {
       "Outputs per live input (default 50)", "N"},
   {"reconnect-window", 0, 0, G_OPTION_ARG_INT, &opt_reconnect_window,
       "Seconds a live input waits for its encoder to come back before its "
-      "status is ttl_exceeded (default -1: for ever)", "SECONDS"},
+        "status is ttl_exceeded (default -1: for ever)", "SECONDS"},
   {"webhook-url", 0, 0, G_OPTION_ARG_STRING, &opt_webhook_url,
       "Where live-input and recording notifications are POSTed (also set "
-      "through PUT /stream/webhook)", "URL"},
+        "through PUT /stream/webhook)", "URL"},
   {"webhook-secret-file", 0, 0, G_OPTION_ARG_FILENAME,
         &opt_webhook_secret_file,
       "File holding the webhook signing secret (default: made once and "
-      "stored)", "FILE"},
+        "stored)", "FILE"},
   {NULL}
 };
 
@@ -261,8 +261,7 @@ main (int argc, char **argv)
       "    %s/live_inputs \\\n"
       "    --data '{\"meta\": {\"name\":\"test stream 1\"}, "
       "\"recording\": {\"mode\": \"automatic\"}}'\n\n",
-      token ? token : (cfg.api_token ? "$TOKEN" :
-          "$TOKEN"), base);
+      token ? token : (cfg.api_token ? "$TOKEN" : "$TOKEN"), base);
   fflush (stdout);
 
   loop = g_main_loop_new (NULL, FALSE);
