@@ -53,7 +53,8 @@
  * When it starts (READY to PAUSED), the element finalises the recordings
  * of its live input left `live-inprogress` by a crash, from the segments
  * on disk, and deletes those whose `scheduledDeletion` has passed; it
- * looks for such recordings again every 10 seconds and when one is due.
+ * looks for such recordings again every 10 minutes and when one it knows
+ * of is due.
  *
  * ## Messages
  *
@@ -108,8 +109,10 @@ GST_DEBUG_CATEGORY (cf_recording_debug);
 #define SEGMENT_TARGET_MS 4000
 /* Data is synced to disk at least this often */
 #define SYNC_INTERVAL_US G_USEC_PER_SEC
-/* How often the directory is scanned for recordings to delete */
-#define RETENTION_INTERVAL_US (10 * G_USEC_PER_SEC)
+/* How often the directory is scanned again for recordings to delete that
+ * the element did not make (those it made are deleted when due): every
+ * live input of a server scans the same directory */
+#define RETENTION_INTERVAL_US (600 * G_USEC_PER_SEC)
 /* Longest the writer thread sleeps */
 #define TICK_US (250 * G_TIME_SPAN_MILLISECOND)
 /* Bytes of tags the writer may be behind before frames are dropped */
