@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
-# Configures (once) and builds gst-cflive in ./build.
+# Configures (once) and builds gst-cflive in ./build. Quiet when all is well;
+# on failure it prints what meson or ninja said.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 if [ ! -f build/build.ninja ]; then
-  meson setup build >/dev/null
+  if ! meson setup build >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "build.sh: meson setup failed (full log: build/meson-logs/meson-log.txt)" >&2
+    exit 1
+  fi
 fi
-ninja -C build >/dev/null
+if ! ninja -C build >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "build.sh: the build failed" >&2
+  exit 1
+fi

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config gcc
+  # build: gstreamer-codecparsers-1.0 (H.264 SPS parsing)
+  libgstreamer-plugins-bad1.0-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libsrt-gnutls-dev
   # build: the API server (json-glib also for cfrecordsink)
