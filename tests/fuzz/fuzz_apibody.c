@@ -32,7 +32,7 @@ int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
   JsonNode *root;
-  JsonObject *o;
+  JsonObject *o, *video;
   JsonNode *url;
   CfInput *in;
   GError *err = NULL;
@@ -48,6 +48,11 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   if (!cf_body_apply_input (in, o, &err))
     g_clear_error (&err);
   cf_input_free (in);
+
+  video = json_object_new ();
+  if (!cf_body_apply_video (video, o, &err))
+    g_clear_error (&err);
+  json_object_unref (video);
 
   url = json_object_get_member (o, "url");
   if (url && cf_body_is_string (url) &&

@@ -415,6 +415,81 @@ diff -u "$WORK/before" "$WORK/after" || fail "the state changed across SIGKILL"
 areq GET "$BASE/live_inputs/$UID2"
 expect 200 ".result.meta.name == \"just before\"" "the last update survived"
 
+echo "# recordings: Video fields, filters, edits"
+# a recording as cfrecordsink writes it, put there while the server is
+# stopped: the server indexes it when it starts
+write_video() { # uid live-input state name
+  local now
+  now=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
+  mkdir -p "$WORK/data/recordings/$1"
+  cat > "$WORK/data/recordings/$1/video.json" <<EOF
+{"uid":"$1","liveInput":"$2","creator":null,"status":{"state":"$3","pctComplete":"100.000000","errorReasonCode":"","errorReasonText":""},
+ "meta":{"name":"$4"},"created":"$now","modified":"$now","uploaded":"$now","readyToStream":true,"readyToStreamAt":"$now",
+ "scheduledDeletion":null,"size":1000,"duration":12.5,"input":{"width":640,"height":360},"playback":{"hls":"video.m3u8","dash":null},
+ "downloads":{"default":{"status":"ready","url":"video.mp4","percentComplete":100.0}},"thumbnail":"","preview":"",
+ "requireSignedURLs":false,"allowedOrigins":[],"maxDurationSeconds":null,"watermark":null,"clippedFrom":null}
+EOF
+}
+areq PUT "$BASE/live_inputs/$UID1" '{"defaultCreator": "creator-1", "recording": {"requireSignedURLs": true, "allowedOrigins": ["example.com"]}}'
+expect 200 ".result.defaultCreator == \"creator-1\" and .result.recording.requireSignedURLs == true" "defaultCreator set"
+VID1=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1
+VID2=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2
+kill -TERM "$PID"; wait "$PID"; PID=
+write_video $VID1 "$UID1" ready "Puppy Show"
+write_video $VID2 "$UID2" ready "cats"
+start_server
+areq GET "$BASE/$VID1"
+expect 200 "$ok_envelope and .result.uid == \"$VID1\" and .result.liveInput == \"$UID1\"
+  and .result.creator == \"creator-1\" and .result.requireSignedURLs == true
+  and .result.allowedOrigins == [\"example.com\"] and .result.meta.name == \"Puppy Show\"
+  and .result.status.state == \"ready\" and .result.readyToStream == true and .result.duration == 12.5
+  and .result.input.width == 640 and .result.playback.hls == \"http://live.example:$API_PORT/$VID1/manifest/video.m3u8\"
+  and .result.downloads.default.url == \"http://live.example:$API_PORT/$VID1/downloads/default.mp4\"" "a recording takes defaultCreator and the access settings of its input"
+areq GET "$BASE/$VID2"
+expect 200 ".result.creator == null and .result.requireSignedURLs == false and .result.allowedOrigins == []" "a recording of an input without defaultCreator"
+areq GET "$BASE"
+expect 200 "$ok_envelope and (.result | length) == 2 and .total == 2 and .range == 2" "list videos"
+areq GET "$BASE?limit=1"
+expect 200 "(.result | length) == 1 and .total == 2 and .range == 1" "range: the videos in this reply"
+areq GET "$BASE?search=PUPPY"
+expect 200 "[.result[].uid] == [\"$VID1\"] and .total == 1" "search over meta.name, any case"
+areq GET "$BASE?search=nothing"
+expect 200 ".result == [] and .total == 0" "search without a match"
+areq GET "$BASE?creator=creator-1"
+expect 200 "[.result[].uid] == [\"$VID1\"]" "creator filter"
+areq GET "$BASE?creator=$(printf 'c%.0s' $(seq 65))"
+expect_error 400 10011 "creator over 64 characters"
+areq GET "$BASE?status=ready&live_input_id=$UID2"
+expect 200 "[.result[].uid] == [\"$VID2\"]" "status and live_input_id filters"
+areq GET "$BASE?status=finished"
+expect_error 400 10011 "an unknown status"
+areq GET "$BASE/live_inputs/$UID1/videos"
+expect 200 "$ok_envelope and [.result[].uid] == [\"$VID1\"]" "the recordings of a live input"
+areq POST "$BASE/$VID2" '{"meta": {"name": "Cats, renamed"}, "creator": "creator-2", "requireSignedURLs": true, "allowedOrigins": ["a.example", "*.b.example"]}'
+expect 200 "$ok_envelope and .result.uid == \"$VID2\" and .result.meta.name == \"Cats, renamed\" and .result.creator == \"creator-2\" and .result.requireSignedURLs == true and .result.allowedOrigins == [\"a.example\", \"*.b.example\"] and .result.status.state == \"ready\"" "edit a video"
+areq POST "$BASE/$VID2" '{"creator": 5}'
+expect_error 400 10007 "edit a video: creator as a number"
+areq POST "$BASE/$VID2" '{"meta": "x"}'
+expect_error 400 10007 "edit a video: meta as a string"
+areq POST "$BASE/$VID2" '{"creator": "changed", "requireSignedURLs": "yes"}'
+expect_error 400 10007 "edit a video: requireSignedURLs as a string"
+areq POST "$BASE/$VID2" '{"scheduledDeletion": "2099-01-01T00:00:00Z"}'
+expect_error 400 10007 "edit a video: scheduledDeletion"
+areq POST "$BASE/$VID2" '{"meta": '
+expect_error 400 10006 "edit a video: broken JSON"
+areq POST "$BASE/$NOID" '{"meta": {}}'
+expect_error 404 10005 "edit an unknown video"
+areq PATCH "$BASE/$VID2" '{}'
+expect_error 405 7001 "PATCH a video"
+areq GET "$BASE?creator=creator-2"
+expect 200 "[.result[].uid] == [\"$VID2\"]" "creator filter after an edit"
+areq GET "$BASE?creator=changed"
+expect 200 ".result == []" "a refused edit changes nothing"
+kill -TERM "$PID"; wait "$PID"; PID=
+start_server
+areq GET "$BASE/$VID2"
+expect 200 ".result.meta.name == \"Cats, renamed\" and .result.creator == \"creator-2\" and .result.requireSignedURLs == true" "a video edit survives a restart"
+
 kill -TERM "$PID"; wait "$PID"; PID=
 echo "$CHECKS checks, $FAILS failed"
 if [ "$FAILS" -ne 0 ]; then

@@ -226,6 +226,66 @@ cf_body_apply_input (CfInput * in, JsonObject * o, GError ** error)
   return TRUE;
 }
 
+gboolean
+cf_body_apply_video (JsonObject * overrides, JsonObject * o, GError ** error)
+{
+  JsonObjectIter it;
+  const gchar *name;
+  JsonNode *n;
+
+  json_object_iter_init (&it, o);
+  while (json_object_iter_next (&it, &name, &n)) {
+    if (g_str_equal (name, "meta")) {
+      if (JSON_NODE_HOLDS_NULL (n))
+        json_object_set_object_member (overrides, "meta", json_object_new ());
+      else if (JSON_NODE_HOLDS_OBJECT (n))
+        json_object_set_member (overrides, "meta", json_node_copy (n));
+      else
+        FIELD_ERROR ("meta must be an object, not %s", cf_body_type_name (n));
+    } else if (g_str_equal (name, "creator")) {
+      if (JSON_NODE_HOLDS_NULL (n))
+        json_object_set_null_member (overrides, "creator");
+      else if (!cf_body_is_string (n))
+        FIELD_ERROR ("creator must be a string, not %s", cf_body_type_name (n));
+      else if (strlen (json_node_get_string (n)) > 64)
+        FIELD_ERROR ("creator must be at most 64 characters");
+      else
+        json_object_set_member (overrides, "creator", json_node_copy (n));
+    } else if (g_str_equal (name, "requireSignedURLs")) {
+      if (!cf_body_is_bool (n))
+        FIELD_ERROR ("requireSignedURLs must be a boolean, not %s",
+            cf_body_type_name (n));
+      json_object_set_member (overrides, name, json_node_copy (n));
+    } else if (g_str_equal (name, "allowedOrigins")) {
+      JsonArray *a;
+      guint i;
+
+      if (JSON_NODE_HOLDS_NULL (n)) {
+        json_object_set_array_member (overrides, name, json_array_new ());
+        continue;
+      }
+      if (!JSON_NODE_HOLDS_ARRAY (n))
+        FIELD_ERROR ("allowedOrigins must be an array of strings, not %s",
+            cf_body_type_name (n));
+      a = json_node_get_array (n);
+      for (i = 0; i < json_array_get_length (a); i++)
+        if (!cf_body_is_string (json_array_get_element (a, i)))
+          FIELD_ERROR ("allowedOrigins[%u] must be a string, not %s", i,
+              cf_body_type_name (json_array_get_element (a, i)));
+      json_object_set_member (overrides, name, json_node_copy (n));
+    } else if (g_str_equal (name, "scheduledDeletion") ||
+        g_str_equal (name, "maxDurationSeconds") ||
+        g_str_equal (name, "uploadExpiry") ||
+        g_str_equal (name, "thumbnailTimestampPct")) {
+      /* recordings are deleted after their live input's
+       * deleteRecordingAfterDays; there are no uploads nor thumbnails */
+      if (!JSON_NODE_HOLDS_NULL (n))
+        FIELD_ERROR ("%s cannot be changed on this server", name);
+    }
+  }
+  return TRUE;
+}
+
 #undef FIELD_ERROR
 
 gboolean

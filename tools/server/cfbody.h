@@ -40,6 +40,13 @@ JsonNode *cf_body_parse (const gchar * data, gsize len, gboolean allow_empty,
 gboolean cf_body_apply_input (CfInput * input, JsonObject * o,
     GError ** error);
 
+/* the members of a Video that POST /stream/{uid} changes (creator, meta,
+ * requireSignedURLs, allowedOrigins) go to @overrides; others that
+ * Cloudflare documents but this server cannot honour are refused, unknown
+ * ones ignored */
+gboolean cf_body_apply_video (JsonObject * overrides, JsonObject * o,
+    GError ** error);
+
 /* an output destination: rtmp://, rtmps:// or srt:// with a host (and a
  * port for srt://) */
 gboolean cf_body_valid_output_url (const gchar * url, GError ** error);

@@ -464,6 +464,19 @@ video_to_json (CfServer * s, CfVideo * v)
     n = node_new_object (json_object_new ());
   }
   o = json_node_get_object (n);
+  if (v->overrides) {
+    g_autoptr (JsonNode) ov = parse_json (v->overrides);
+
+    if (ov && JSON_NODE_HOLDS_OBJECT (ov)) {
+      JsonObjectIter it;
+      const gchar *name;
+      JsonNode *m;
+
+      json_object_iter_init (&it, json_node_get_object (ov));
+      while (json_object_iter_next (&it, &name, &m))
+        json_object_set_member (o, name, json_node_copy (m));
+    }
+  }
   json_object_set_string_member (o, "uid", v->uid);
   if (v->input_uid)
     json_object_set_string_member (o, "liveInput", v->input_uid);
@@ -485,6 +498,20 @@ video_to_json (CfServer * s, CfVideo * v)
       json_object_set_string_member (d, "url", mp4);
       json_object_set_string_member (d, "status", "ready");
       json_object_set_object_member (o, "download", d);
+    }
+  }
+  /* cfrecordsink names the file relative to its directory */
+  if (json_object_has_member (o, "downloads") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "downloads"))) {
+    JsonObject *dl = json_object_get_object_member (o, "downloads");
+
+    if (json_object_has_member (dl, "default") &&
+        JSON_NODE_HOLDS_OBJECT (json_object_get_member (dl, "default"))) {
+      g_autofree gchar *url = g_strdup_printf ("%s/%s/downloads/default.mp4",
+          s->public_url, v->uid);
+
+      json_object_set_string_member (json_object_get_object_member (dl,
+              "default"), "url", url);
     }
   }
   return n;
@@ -796,12 +823,31 @@ video_from_json (CfServer * s, CfVideo * v, const gchar * json)
   return TRUE;
 }
 
+/* a recording takes its creator and access settings from its live input
+ * (defaultCreator, recording.requireSignedURLs and allowedOrigins) */
+static gchar *
+video_settings_from_input (CfInput * in)
+{
+  JsonObject *o = json_object_new ();
+  g_autoptr (JsonNode) n = NULL;
+
+  if (in->default_creator)
+    json_object_set_string_member (o, "creator", in->default_creator);
+  json_object_set_boolean_member (o, "requireSignedURLs",
+      in->rec_require_signed);
+  if (in->rec_allowed_origins_json)
+    set_json_text_member (o, "allowedOrigins", in->rec_allowed_origins_json);
+  n = node_new_object (o);
+  return node_to_string (n);
+}
+
 static gboolean
 index_video (CfServer * s, const gchar * json, const gchar * uid,
     const gchar * input_uid)
 {
   CfVideo *old = uid ? g_hash_table_lookup (s->videos, uid) : NULL;
   CfVideo *v = cf_video_new ();
+  CfInput *in;
   g_autoptr (GError) err = NULL;
 
   v->uid = g_strdup (uid);
@@ -809,11 +855,15 @@ index_video (CfServer * s, const gchar * json, const gchar * uid,
   if (old) {
     v->created = old->created;
     v->delete_at = old->delete_at;
+    v->overrides = g_strdup (old->overrides);
   }
   if (!video_from_json (s, v, json)) {
     cf_video_free (v);
     return FALSE;
   }
+  if (!old && v->input_uid && (in = g_hash_table_lookup (s->inputs,
+              v->input_uid)))
+    v->overrides = video_settings_from_input (in);
   if (!cf_store_begin (s->store, &err) ||
       !cf_store_put_video (s->store, v, &err) ||
       !cf_store_commit (s->store, &err)) {
@@ -1426,12 +1476,48 @@ cmp_video_desc (gconstpointer a, gconstpointer b)
   return cmp_video_asc (b, a);
 }
 
+static const gchar *const video_states[] = {
+  "pendingupload", "downloading", "queued", "inprogress", "ready", "error",
+  "live-inprogress", NULL
+};
+
+/* the search (over meta.name, @search_folded casefolded) and creator
+ * filters of GET /stream */
+static gboolean
+video_matches (CfServer * s, CfVideo * vid, const gchar * search_folded,
+    const gchar * creator)
+{
+  g_autoptr (JsonNode) n = video_to_json (s, vid);
+  JsonObject *o = json_node_get_object (n);
+
+  if (creator && g_strcmp0 (json_object_get_string_member_with_default (o,
+              "creator", NULL), creator) != 0)
+    return FALSE;
+  if (search_folded) {
+    JsonNode *meta = json_object_get_member (o, "meta");
+    const gchar *name = NULL;
+    g_autofree gchar *folded = NULL;
+
+    if (meta && JSON_NODE_HOLDS_OBJECT (meta))
+      name = json_object_get_string_member_with_default
+          (json_node_get_object (meta), "name", NULL);
+    if (!name)
+      return FALSE;
+    folded = g_utf8_casefold (name, -1);
+    if (!strstr (folded, search_folded))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 list_videos (CfServer * s, SoupServerMessage * msg, GHashTable * query,
     const gchar * input_uid)
 {
   const gchar *live_input = input_uid;
-  const gchar *state = NULL, *type = NULL, *v;
+  const gchar *state = NULL, *type = NULL, *search = NULL, *creator = NULL;
+  const gchar *v;
+  g_autofree gchar *search_folded = NULL;
   gboolean asc = FALSE, counts = FALSE;
   gint64 after = -1, before = -1, limit = 1000;
   g_autoptr (GPtrArray) sel = g_ptr_array_new ();
@@ -1446,6 +1532,20 @@ list_videos (CfServer * s, SoupServerMessage * msg, GHashTable * query,
     if (!live_input)
       live_input = g_hash_table_lookup (query, "liveInput");
     state = g_hash_table_lookup (query, "status");
+    if (state && !g_strv_contains (video_states, state)) {
+      reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_QUERY,
+          "The query parameter status must be one of pendingupload, "
+          "downloading, queued, inprogress, ready, error, live-inprogress "
+          "(got '%.64s')", state);
+      return;
+    }
+    search = g_hash_table_lookup (query, "search");
+    creator = g_hash_table_lookup (query, "creator");
+    if (creator && strlen (creator) > 64) {
+      reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_QUERY,
+          "The query parameter creator must be at most 64 characters");
+      return;
+    }
     type = g_hash_table_lookup (query, "type");
     if (type && !g_str_equal (type, "live") && !g_str_equal (type, "vod")) {
       reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_QUERY,
@@ -1488,6 +1588,8 @@ list_videos (CfServer * s, SoupServerMessage * msg, GHashTable * query,
     asc = TRUE;
   }
 
+  if (search)
+    search_folded = g_utf8_casefold (search, -1);
   g_hash_table_iter_init (&it, s->videos);
   while (g_hash_table_iter_next (&it, &k, &val)) {
     CfVideo *vid = val;
@@ -1503,6 +1605,8 @@ list_videos (CfServer * s, SoupServerMessage * msg, GHashTable * query,
       continue;
     if (before >= 0 && vid->created >= before)
       continue;
+    if ((search || creator) && !video_matches (s, vid, search_folded, creator))
+      continue;
     g_ptr_array_add (sel, vid);
   }
   g_ptr_array_sort (sel, asc ? cmp_video_asc : cmp_video_desc);
@@ -1514,7 +1618,7 @@ list_videos (CfServer * s, SoupServerMessage * msg, GHashTable * query,
   if (!input_uid) {
     extra = json_object_new ();
     json_object_set_int_member (extra, "total", total);
-    json_object_set_int_member (extra, "range", total - MIN (total, limit));
+    json_object_set_int_member (extra, "range", MIN (total, limit));
   }
   reply_result (msg, node_new_array (a), extra);
 }
@@ -1533,6 +1637,41 @@ delete_video (CfServer * s, SoupServerMessage * msg, CfVideo * v)
     return;
   }
   reply_empty (msg);
+}
+
+static void
+update_video (CfServer * s, SoupServerMessage * msg, CfVideo * v)
+{
+  g_autoptr (JsonNode) body = read_body (msg, TRUE);
+  g_autoptr (JsonNode) ov = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autofree gchar *old = NULL;
+
+  if (!body)
+    return;
+  ov = v->overrides ? parse_json (v->overrides) : NULL;
+  if (!ov || !JSON_NODE_HOLDS_OBJECT (ov)) {
+    g_clear_pointer (&ov, json_node_unref);
+    ov = node_new_object (json_object_new ());
+  }
+  if (!cf_body_apply_video (json_node_get_object (ov),
+          json_node_get_object (body), &err)) {
+    reply_error (msg, SOUP_STATUS_BAD_REQUEST, ERR_BAD_FIELD, "%s",
+        err->message);
+    return;
+  }
+  old = v->overrides;
+  v->overrides = node_to_string (ov);
+  if (!cf_store_begin (s->store, &err) ||
+      !cf_store_put_video (s->store, v, &err) ||
+      !cf_store_commit (s->store, &err)) {
+    cf_store_rollback (s->store);
+    g_free (v->overrides);
+    v->overrides = g_steal_pointer (&old);
+    reply_storage_error (msg, err);
+    return;
+  }
+  reply_result (msg, video_to_json (s, v), NULL);
 }
 
 /* --- webhook settings --- */
@@ -1751,8 +1890,8 @@ handle_api (CfServer * s, SoupServerMessage * msg, const gchar * method,
       no_route (msg);
       return;
     }
-    if (!METHOD_IS ("GET") && !METHOD_IS ("DELETE")) {
-      method_not_allowed (msg, method, "GET, DELETE");
+    if (!METHOD_IS ("GET") && !METHOD_IS ("POST") && !METHOD_IS ("DELETE")) {
+      method_not_allowed (msg, method, "GET, POST, DELETE");
       return;
     }
     v = g_hash_table_lookup (s->videos, seg[0]);
@@ -1763,6 +1902,8 @@ handle_api (CfServer * s, SoupServerMessage * msg, const gchar * method,
     }
     if (METHOD_IS ("GET"))
       reply_result (msg, video_to_json (s, v), NULL);
+    else if (METHOD_IS ("POST"))
+      update_video (s, msg, v);
     else
       delete_video (s, msg, v);
     return;

@@ -27,7 +27,7 @@
 
 #include "cfstore.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct _CfStore
 {
@@ -58,6 +58,10 @@ static const gchar *schema_v1 =
     "  uid TEXT PRIMARY KEY, input_uid TEXT, created INTEGER NOT NULL,"
     "  state TEXT NOT NULL, delete_at INTEGER NOT NULL, json TEXT NOT NULL);"
     "CREATE INDEX videos_input ON videos (input_uid);";
+
+/* v2: the members of a Video object set through the API (POST /stream/{uid})
+ * or taken from its live input, over what cfrecordsink wrote */
+static const gchar *schema_v2 = "ALTER TABLE videos ADD COLUMN overrides TEXT;";
 
 static gboolean
 set_db_error (CfStore * store, GError ** error, const gchar * what)
@@ -151,11 +155,12 @@ cf_store_open (const gchar * path, GError ** error)
         version, SCHEMA_VERSION);
     goto fail;
   }
-  if (version < 1) {
+  if (version < SCHEMA_VERSION) {
     if (!exec (store, "BEGIN IMMEDIATE", error))
       goto fail;
-    if (!exec (store, schema_v1, error) ||
-        !exec (store, "PRAGMA user_version = 1", error) ||
+    if ((version < 1 && !exec (store, schema_v1, error)) ||
+        !exec (store, schema_v2, error) ||
+        !exec (store, "PRAGMA user_version = 2", error) ||
         !exec (store, "COMMIT", error)) {
       exec (store, "ROLLBACK", NULL);
       goto fail;
@@ -398,9 +403,9 @@ cf_store_put_video (CfStore * store, const CfVideo * v, GError ** error)
   sqlite3_stmt *st;
 
   st = prepare (store, "INSERT INTO videos (uid, input_uid, created, state,"
-      " delete_at, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (uid)"
-      " DO UPDATE SET input_uid = ?2, state = ?4, delete_at = ?5, json = ?6",
-      error);
+      " delete_at, json, overrides) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+      " ON CONFLICT (uid) DO UPDATE SET input_uid = ?2, state = ?4,"
+      " delete_at = ?5, json = ?6, overrides = ?7", error);
   if (!st)
     return FALSE;
   bind_text (st, 1, v->uid);
@@ -409,6 +414,7 @@ cf_store_put_video (CfStore * store, const CfVideo * v, GError ** error)
   bind_text (st, 4, v->state ? v->state : "");
   sqlite3_bind_int64 (st, 5, v->delete_at);
   bind_text (st, 6, v->json ? v->json : "{}");
+  bind_text (st, 7, v->overrides);
   return step_done (store, st, error);
 }
 
@@ -433,7 +439,7 @@ cf_store_load_videos (CfStore * store, GError ** error)
   int rc;
 
   st = prepare (store, "SELECT uid, input_uid, created, state, delete_at,"
-      " json FROM videos ORDER BY created, uid", error);
+      " json, overrides FROM videos ORDER BY created, uid", error);
   if (!st)
     goto fail;
   while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
@@ -445,6 +451,7 @@ cf_store_load_videos (CfStore * store, GError ** error)
     v->state = col_text (st, 3);
     v->delete_at = sqlite3_column_int64 (st, 4);
     v->json = col_text (st, 5);
+    v->overrides = col_text (st, 6);
     g_ptr_array_add (arr, v);
   }
   sqlite3_finalize (st);
@@ -590,6 +597,7 @@ cf_video_free (CfVideo * v)
   g_free (v->input_uid);
   g_free (v->state);
   g_free (v->json);
+  g_free (v->overrides);
   g_free (v);
 }
 

@@ -96,6 +96,9 @@ typedef struct
   gchar *state;                 /* status.state of the Video object */
   gint64 delete_at;             /* µs since the epoch, 0: kept */
   gchar *json;                  /* the Video object as cfrecordsink wrote it */
+  gchar *overrides;             /* JSON object: members set over @json (creator,
+                                 * meta, requireSignedURLs, allowedOrigins) or
+                                 * NULL */
 } CfVideo;
 
 CfStore *cf_store_open (const gchar * path, GError ** error);
