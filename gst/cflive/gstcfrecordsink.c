@@ -970,7 +970,6 @@ finalise_recording (GstCfRecordSink * self, const gchar * why)
 static void
 parse_sps (GstCfRecordSink * self, const guint8 * data, gsize size)
 {
-  GstH264NalParser *parser;
   GstH264NalUnit nalu;
   GstH264SPS sps;
 
@@ -982,8 +981,7 @@ parse_sps (GstCfRecordSink * self, const guint8 * data, gsize size)
   nalu.size = size;
   nalu.header_bytes = 1;
   nalu.valid = TRUE;
-  parser = gst_h264_nal_parser_new ();
-  if (gst_h264_parser_parse_sps (parser, &nalu, &sps) == GST_H264_PARSER_OK) {
+  if (gst_h264_parse_sps (&nalu, &sps) == GST_H264_PARSER_OK) {
     if (sps.frame_cropping_flag) {
       self->width = sps.crop_rect_width;
       self->height = sps.crop_rect_height;
@@ -993,7 +991,6 @@ parse_sps (GstCfRecordSink * self, const guint8 * data, gsize size)
     }
     gst_h264_sps_clear (&sps);
   }
-  gst_h264_nal_parser_free (parser);
 }
 
 /* AVCDecoderConfigurationRecord in a video tag body */
