@@ -31,18 +31,116 @@ GST_DEBUG_CATEGORY_STATIC (cf_media_debug);
 
 struct _CfMedia
 {
+  gint refcount;                /* the server's, and one per queued message */
+  gboolean freed;               /* main thread */
   gchar *uid;
   GstElement *pipeline;
   GstElement *src;
   GstElement *restream;
   GstElement *record;           /* NULL without cfrecordsink */
-  guint bus_watch;
   CfMediaCallbacks callbacks;
   gpointer user_data;
   gboolean ended;
+  GstMessage *start_error;      /* under dispatch.lock */
 };
 
 static gboolean have_recorder = FALSE;
+
+/* The messages of every pipeline reach the main thread through one queue
+ * and one GSource: a bus watch per pipeline would put the poll descriptor
+ * of each of a thousand live inputs into every iteration of the main loop
+ * that serves the API. */
+typedef struct
+{
+  CfMedia *media;
+  GstMessage *msg;
+} Pending;
+
+static struct
+{
+  GMutex lock;
+  GQueue queue;
+  GSource *source;
+} dispatch;
+
+static void on_message (CfMedia * m, GstMessage * msg);
+
+static CfMedia *
+media_ref (CfMedia * m)
+{
+  g_atomic_int_inc (&m->refcount);
+  return m;
+}
+
+static void
+media_unref (CfMedia * m)
+{
+  if (!g_atomic_int_dec_and_test (&m->refcount))
+    return;
+  if (m->start_error)
+    gst_message_unref (m->start_error);
+  g_free (m->uid);
+  g_free (m);
+}
+
+static gboolean
+dispatch_cb (gpointer data)
+{
+  GQueue batch = G_QUEUE_INIT;
+  Pending *p;
+
+  g_mutex_lock (&dispatch.lock);
+  g_source_set_ready_time (dispatch.source, -1);
+  batch = dispatch.queue;
+  g_queue_init (&dispatch.queue);
+  g_mutex_unlock (&dispatch.lock);
+
+  while ((p = g_queue_pop_head (&batch))) {
+    if (!p->media->freed)
+      on_message (p->media, p->msg);
+    gst_message_unref (p->msg);
+    media_unref (p->media);
+    g_free (p);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* a source that runs when its ready time is set */
+static gboolean
+dispatch_source (GSource * source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs dispatch_funcs = { NULL, NULL, dispatch_source, NULL };
+
+/* any streaming thread: never blocks on the main thread */
+static GstBusSyncReply
+bus_sync (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  CfMedia *m = data;
+  Pending *p;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ELEMENT:
+    case GST_MESSAGE_WARNING:
+    case GST_MESSAGE_ERROR:
+    case GST_MESSAGE_EOS:
+      break;
+    default:
+      return GST_BUS_DROP;
+  }
+  p = g_new (Pending, 1);
+  p->media = media_ref (m);
+  p->msg = gst_message_ref (msg);
+  g_mutex_lock (&dispatch.lock);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR && !m->start_error)
+    m->start_error = gst_message_ref (msg);
+  g_queue_push_tail (&dispatch.queue, p);
+  g_source_set_ready_time (dispatch.source, 0);
+  g_mutex_unlock (&dispatch.lock);
+  return GST_BUS_DROP;
+}
 
 gboolean
 cf_media_init (GError ** error)
@@ -73,6 +171,14 @@ cf_media_init (GError ** error)
   }
   gst_object_unref (f);
   f = gst_registry_find_feature (reg, "cfrecordsink", GST_TYPE_ELEMENT_FACTORY);
+  if (!dispatch.source) {
+    g_mutex_init (&dispatch.lock);
+    g_queue_init (&dispatch.queue);
+    dispatch.source = g_source_new (&dispatch_funcs, sizeof (GSource));
+    g_source_set_callback (dispatch.source, dispatch_cb, NULL, NULL);
+    g_source_set_name (dispatch.source, "cflive pipeline messages");
+    g_source_attach (dispatch.source, g_main_context_get_thread_default ());
+  }
   have_recorder = f != NULL;
   if (f)
     gst_object_unref (f);
@@ -85,11 +191,9 @@ cf_media_have_recorder (void)
   return have_recorder;
 }
 
-static gboolean
-on_bus (GstBus * bus, GstMessage * msg, gpointer data)
+static void
+on_message (CfMedia * m, GstMessage * msg)
 {
-  CfMedia *m = data;
-
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_ELEMENT:{
       const GstStructure *s = gst_message_get_structure (msg);
@@ -158,7 +262,6 @@ on_bus (GstBus * bus, GstMessage * msg, gpointer data)
     default:
       break;
   }
-  return G_SOURCE_CONTINUE;
 }
 
 static GstElement *
@@ -193,6 +296,7 @@ cf_media_new (const CfMediaConfig * cfg, const CfMediaInputSettings * set,
   g_autofree gchar *rtmp_url = NULL;
   GstBus *bus;
 
+  m->refcount = 1;
   m->uid = g_strdup (set->uid);
   m->callbacks = *callbacks;
   m->user_data = user_data;
@@ -246,16 +350,18 @@ cf_media_new (const CfMediaConfig * cfg, const CfMediaInputSettings * set,
   }
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
-  m->bus_watch = gst_bus_add_watch (bus, on_bus, m);
+  gst_bus_set_sync_handler (bus, bus_sync, m, NULL);
   gst_object_unref (bus);
 
   if (gst_element_set_state (m->pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
-    GstMessage *msg = gst_bus_poll (GST_ELEMENT_BUS (m->pipeline),
-        GST_MESSAGE_ERROR, 0);
+    GstMessage *msg;
     g_autoptr (GError) err = NULL;
     g_autofree gchar *dbg = NULL;
 
+    g_mutex_lock (&dispatch.lock);
+    msg = m->start_error ? gst_message_ref (m->start_error) : NULL;
+    g_mutex_unlock (&dispatch.lock);
     if (msg) {
       gst_message_parse_error (msg, &err, &dbg);
       g_set_error (error, err->domain, err->code, "%s (%s)", err->message,
@@ -280,14 +386,17 @@ cf_media_free (CfMedia * m)
 {
   if (!m)
     return;
-  if (m->bus_watch)
-    g_source_remove (m->bus_watch);
+  /* what is still queued for it is dropped */
+  m->freed = TRUE;
   if (m->pipeline) {
+    GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
+
     gst_element_set_state (m->pipeline, GST_STATE_NULL);
+    gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+    gst_object_unref (bus);
     gst_object_unref (m->pipeline);
   }
-  g_free (m->uid);
-  g_free (m);
+  media_unref (m);
 }
 
 void
