@@ -35,10 +35,13 @@
  * The streaming thread only queues references to the tags: a writer
  * thread muxes and writes them, and syncs the segment to disk every
  * second, so that a process killed with SIGKILL (or a machine that loses
- * power) loses at most the last second. A slow disk fills the bounded
- * queue and the recording drops frames up to the next keyframe; a full
- * disk or a directory that cannot be written stops the recording with a
- * warning and an `error` message; neither ever blocks the rest of the
+ * power) loses at most the last second. The writer thread only runs
+ * while there is something to record: an idle element has no thread of
+ * its own (the timed retention waits on the system clock, whose single
+ * thread serves every element of the process). A slow disk fills the
+ * bounded queue and the recording drops frames up to the next keyframe; a
+ * full disk or a directory that cannot be written stops the recording with
+ * a warning and an `error` message; neither ever blocks the rest of the
  * pipeline.
  *
  * When the encoder disconnects (the `cflive-publisher` event of
@@ -115,6 +118,10 @@ GST_DEBUG_CATEGORY (cf_recording_debug);
 #define RETENTION_INTERVAL_US (600 * G_USEC_PER_SEC)
 /* Longest the writer thread sleeps */
 #define TICK_US (250 * G_TIME_SPAN_MILLISECOND)
+/* How long the writer thread stays with nothing to do before it leaves:
+ * the next item starts another one, so that a server with a thousand
+ * live inputs and no encoder has no writer thread at all */
+#define WRITER_IDLE_US (3 * G_USEC_PER_SEC)
 /* Bytes of tags the writer may be behind before frames are dropped */
 #define MAX_QUEUE_BYTES (64 * 1024 * 1024)
 
@@ -164,8 +171,11 @@ typedef struct
 } Job;
 
 /* Lock order: the object lock (properties) is never held together with
- * self->lock (the queue, the jobs and the statistics). The writer state
- * below belongs to the writer thread alone. */
+ * self->lock (the queue, the jobs and the statistics); the system clock's
+ * lock is taken under self->lock (never the reverse: the clock calls
+ * retention_timer() without it). The writer state below belongs to the
+ * writer thread alone: to the one running, one at a time, handed over by
+ * g_thread_join() and g_thread_new(). */
 struct _GstCfRecordSink
 {
   GstBaseSink parent;
@@ -185,11 +195,16 @@ struct _GstCfRecordSink
   guint64 queued_bytes;
   gboolean dropping;            /* to the next keyframe */
   gboolean running;
+  gboolean writer_active;       /* a writer thread runs and will see the
+                                 * queue */
   gboolean wake;
   gboolean eos_done;
   guint pending_jobs;
   gint64 next_deletion;         /* earliest known scheduledDeletion, µs */
   gboolean retention_queued;
+  gint64 last_retention;        /* monotonic, µs */
+  GstClockID retention_id;      /* the next retention, on self->clock */
+  GstClockTime retention_at;
   gchar *current_uid;
   const gchar *state;
   gchar *last_error;
@@ -197,8 +212,11 @@ struct _GstCfRecordSink
   guint64 bytes_written, n_segments, dropped_bytes;
   gboolean warned_overflow;
 
-  GThread *thread;
+  GThread *thread;              /* the writer, running or left idle */
   GThreadPool *pool;            /* finalisation, recovery, retention */
+  /* the system clock: its one thread serves the timed retention of every
+   * element of the process */
+  GstClock *clock;
 
   /* the writer thread */
   CfRecording *rec;
@@ -230,8 +248,9 @@ struct _GstCfRecordSink
   gboolean rec_failed;
   guint rec_timeout;            /* of the recording in progress, s */
   guint64 rec_max_ms;
-  gint64 last_retention;
 };
+
+static void ensure_writer (GstCfRecordSink * self);
 
 #define gst_cf_record_sink_parent_class parent_class
 G_DEFINE_TYPE (GstCfRecordSink, gst_cf_record_sink, GST_TYPE_BASE_SINK);
@@ -385,6 +404,7 @@ gst_cf_record_sink_init (GstCfRecordSink * self)
   g_queue_init (&self->queue);
   self->state = "idle";
   self->seg_fd = -1;
+  self->clock = gst_system_clock_obtain ();
 
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
   gst_base_sink_set_async_enabled (GST_BASE_SINK (self), FALSE);
@@ -407,6 +427,7 @@ gst_cf_record_sink_finalize (GObject * object)
   g_free (self->live_input);
   g_free (self->current_uid);
   g_free (self->last_error);
+  gst_object_unref (self->clock);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
 
@@ -450,10 +471,11 @@ gst_cf_record_sink_set_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 
   if (prop_id == PROP_MODE) {
-    /* the writer applies it */
+    /* the writer applies it (mode off clears a storage error) */
     g_mutex_lock (&self->lock);
     self->wake = TRUE;
     g_cond_broadcast (&self->cond);
+    ensure_writer (self);
     g_mutex_unlock (&self->lock);
   }
 }
@@ -580,8 +602,9 @@ set_current_uid (GstCfRecordSink * self, const gchar * uid)
 
 /* --- jobs (finalisation, recovery, retention) --- */
 
+/* self->lock held */
 static void
-queue_job (GstCfRecordSink * self, JobType type, CfRecording * rec,
+queue_job_unlocked (GstCfRecordSink * self, JobType type, CfRecording * rec,
     const gchar * dir)
 {
   Job *job = g_new0 (Job, 1);
@@ -589,12 +612,75 @@ queue_job (GstCfRecordSink * self, JobType type, CfRecording * rec,
   job->type = type;
   job->rec = rec;
   job->dir = g_strdup (dir);
-  g_mutex_lock (&self->lock);
   self->pending_jobs++;
   if (type == JOB_RETENTION)
     self->retention_queued = TRUE;
-  g_mutex_unlock (&self->lock);
   g_thread_pool_push (self->pool, job, NULL);
+}
+
+static void
+queue_job (GstCfRecordSink * self, JobType type, CfRecording * rec,
+    const gchar * dir)
+{
+  g_mutex_lock (&self->lock);
+  queue_job_unlocked (self, type, rec, dir);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Called by the thread of the system clock. The element is alive (the
+ * callback holds a reference) but may be stopping: self->running and the
+ * id, under self->lock, say whether this wait is still wanted, and the job
+ * is queued under the same lock so that stop() frees the pool after it. */
+static gboolean
+retention_timer (GstClock * clock, GstClockTime time, GstClockID id,
+    gpointer user_data)
+{
+  GstCfRecordSink *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  if (self->running && self->retention_id == id) {
+    gst_clock_id_unref (self->retention_id);
+    self->retention_id = NULL;
+    self->last_retention = g_get_monotonic_time ();
+    /* the job schedules the next one when it is done */
+    if (!self->retention_queued)
+      queue_job_unlocked (self, JOB_RETENTION, NULL, NULL);
+  }
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* Schedules the next retention (a rescan every RETENTION_INTERVAL_US, or
+ * the next known scheduledDeletion if sooner) as an async wait on the
+ * system clock: no thread of the element waits for it. Self->lock held. */
+static void
+schedule_retention (GstCfRecordSink * self)
+{
+  gint64 delay;
+  GstClockTime at;
+
+  /* a queued retention job schedules the next one when it is done */
+  if (!self->running || self->retention_queued)
+    return;
+  delay = self->last_retention + RETENTION_INTERVAL_US -
+      g_get_monotonic_time ();
+  if (self->next_deletion > 0)
+    delay = MIN (delay, self->next_deletion - g_get_real_time ());
+  at = gst_clock_get_time (self->clock) + MAX (delay, 0) * GST_USECOND;
+  if (self->retention_id) {
+    if (self->retention_at <= at)
+      return;
+    gst_clock_id_unschedule (self->retention_id);
+    gst_clock_id_unref (self->retention_id);
+  }
+  self->retention_id = gst_clock_new_single_shot_id (self->clock, at);
+  self->retention_at = at;
+  if (gst_clock_id_wait_async (self->retention_id, retention_timer,
+          gst_object_ref (self), gst_object_unref) != GST_CLOCK_OK) {
+    GST_WARNING_OBJECT (self, "cannot schedule the retention");
+    gst_clock_id_unref (self->retention_id);
+    self->retention_id = NULL;
+  }
 }
 
 static gboolean
@@ -622,8 +708,7 @@ note_deletion (GstCfRecordSink * self, gint64 when)
   g_mutex_lock (&self->lock);
   if (self->next_deletion == 0 || when < self->next_deletion)
     self->next_deletion = when;
-  self->wake = TRUE;
-  g_cond_broadcast (&self->cond);
+  schedule_retention (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -726,6 +811,7 @@ retention_job (GstCfRecordSink * self)
     self->next_deletion = next;
   else if (next == 0 && self->next_deletion <= now)
     self->next_deletion = 0;
+  schedule_retention (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -1340,8 +1426,6 @@ check_timers (GstCfRecordSink * self)
   GError *err = NULL;
   GstCfRecordMode mode;
   gint64 now = g_get_monotonic_time ();
-  gint64 real = g_get_real_time ();
-  gboolean retention = FALSE;
 
   GST_OBJECT_LOCK (self);
   mode = self->mode;
@@ -1365,40 +1449,63 @@ check_timers (GstCfRecordSink * self)
       g_error_free (err);
     }
   }
-
-  g_mutex_lock (&self->lock);
-  if (!self->retention_queued && (now - self->last_retention >=
-          RETENTION_INTERVAL_US || (self->next_deletion > 0 &&
-              self->next_deletion <= real))) {
-    retention = TRUE;
-    self->last_retention = now;
-  }
-  g_mutex_unlock (&self->lock);
-  if (retention)
-    queue_job (self, JOB_RETENTION, NULL, NULL);
 }
 
+/* Nothing for the writer to do but wait for the next item: no recording
+ * to sync or time out, and no reconnect within the timeout to tell apart
+ * from a new broadcast (what it needs of it stays in self for the next
+ * writer anyway). A storage error (self->blocked) needs no thread either:
+ * the next publish or a change of mode, which start a writer, clear it. */
+static gboolean
+writer_idle (GstCfRecordSink * self, gint64 now)
+{
+  guint timeout;
+
+  if (self->rec || self->seg_fd >= 0)
+    return FALSE;
+  if (!self->disconnected)
+    return TRUE;
+  GST_OBJECT_LOCK (self);
+  timeout = self->timeout_seconds ? self->timeout_seconds :
+      PLATFORM_TIMEOUT_SECONDS;
+  GST_OBJECT_UNLOCK (self);
+  return now - self->disconnected_at >= (gint64) timeout * G_USEC_PER_SEC;
+}
+
+/* Started by ensure_writer() when an item comes and no writer runs; leaves
+ * by itself after WRITER_IDLE_US with nothing to do, or when stopped. */
 static gpointer
 writer_thread (gpointer data)
 {
   GstCfRecordSink *self = data;
+  gint64 idle_since = 0;
 
   self->last_sync = g_get_monotonic_time ();
   while (TRUE) {
     Item *item;
     gint64 now = g_get_monotonic_time ();
     gint64 deadline = now + TICK_US;
+    gboolean idle = writer_idle (self, now);
 
     g_mutex_lock (&self->lock);
-    if (!self->rec && !self->disconnected && g_queue_is_empty (&self->queue)) {
-      /* idle: nothing to sync or time out, only the retention to look at;
-       * a thousand idle live inputs must not wake four thousand times a
-       * second */
-      deadline = self->last_retention + RETENTION_INTERVAL_US;
-      if (self->next_deletion > 0)
-        deadline = MIN (deadline, now + MAX (0,
-                self->next_deletion - g_get_real_time ()));
-      deadline = MAX (deadline, now + TICK_US);
+    if (idle && self->running && !self->wake &&
+        g_queue_is_empty (&self->queue)) {
+      /* nothing to sync or time out: a thousand idle live inputs must not
+       * wake four thousand times a second, nor keep a thread each */
+      if (idle_since == 0)
+        idle_since = now;
+      if (now - idle_since >= WRITER_IDLE_US) {
+        /* decided under the lock with the queue empty: the next enqueue()
+         * sees writer_active FALSE and starts (after joining this one) a
+         * new writer. Self->lock is not taken again by this thread. */
+        GST_DEBUG_OBJECT (self, "writer idle, leaving");
+        self->writer_active = FALSE;
+        g_mutex_unlock (&self->lock);
+        return NULL;
+      }
+      deadline = idle_since + WRITER_IDLE_US;
+    } else {
+      idle_since = 0;
     }
     while (self->running && !self->wake && g_queue_is_empty (&self->queue))
       if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
@@ -1446,6 +1553,21 @@ writer_thread (gpointer data)
 
 /* --- streaming thread --- */
 
+/* Starts a writer thread if none runs. Self->lock held: a writer decides
+ * to leave under it, and stop() clears self->running under it, so an item
+ * is never left without a writer and no writer starts after stop(). */
+static void
+ensure_writer (GstCfRecordSink * self)
+{
+  if (!self->running || self->writer_active)
+    return;
+  /* one that left idle: it only returns, without the lock */
+  if (self->thread)
+    g_thread_join (self->thread);
+  self->writer_active = TRUE;
+  self->thread = g_thread_new ("cfrecordsink", writer_thread, self);
+}
+
 static void
 enqueue (GstCfRecordSink * self, Item * item)
 {
@@ -1454,6 +1576,7 @@ enqueue (GstCfRecordSink * self, Item * item)
     self->queued_bytes += gst_buffer_get_size (item->buf);
   g_queue_push_tail (&self->queue, item);
   g_cond_broadcast (&self->cond);
+  ensure_writer (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -1494,19 +1617,8 @@ gst_cf_record_sink_start (GstBaseSink * bsink)
   GstCfRecordSink *self = GST_CF_RECORD_SINK (bsink);
   guint i;
 
-  g_mutex_lock (&self->lock);
-  self->running = TRUE;
-  self->wake = FALSE;
-  self->eos_done = FALSE;
-  self->dropping = FALSE;
-  self->warned_overflow = FALSE;
-  self->queued_bytes = 0;
-  self->pending_jobs = 0;
-  self->next_deletion = 0;
-  self->retention_queued = FALSE;
-  self->state = "idle";
-  g_mutex_unlock (&self->lock);
-
+  /* the writer state first: a change of mode starts a writer as soon as
+   * self->running is set */
   for (i = 0; i < G_N_ELEMENTS (self->headers); i++)
     gst_clear_buffer (&self->headers[i]);
   self->out = g_byte_array_new ();
@@ -1517,12 +1629,27 @@ gst_cf_record_sink_start (GstBaseSink * bsink)
   self->connected = self->disconnected = FALSE;
   self->blocked = FALSE;
   self->rec_failed = FALSE;
-  self->last_retention = g_get_monotonic_time ();
-
   self->pool = g_thread_pool_new (run_job, self, 1, FALSE, NULL);
+
+  /* no writer thread yet: the first item starts one; the first retention
+   * schedules the next ones on the system clock */
+  g_mutex_lock (&self->lock);
+  self->running = TRUE;
+  self->writer_active = FALSE;
+  self->wake = FALSE;
+  self->eos_done = FALSE;
+  self->dropping = FALSE;
+  self->warned_overflow = FALSE;
+  self->queued_bytes = 0;
+  self->pending_jobs = 0;
+  self->next_deletion = 0;
+  self->retention_queued = FALSE;
+  self->last_retention = g_get_monotonic_time ();
+  self->state = "idle";
+  g_mutex_unlock (&self->lock);
+
   queue_recovery (self);
   queue_job (self, JOB_RETENTION, NULL, NULL);
-  self->thread = g_thread_new ("cfrecordsink", writer_thread, self);
   return TRUE;
 }
 
@@ -1530,15 +1657,31 @@ static gboolean
 gst_cf_record_sink_stop (GstBaseSink * bsink)
 {
   GstCfRecordSink *self = GST_CF_RECORD_SINK (bsink);
+  GThread *thread;
+  GstClockID retention_id;
   guint i;
 
+  /* from now on no writer starts and no retention is queued or scheduled:
+   * a retention callback still running finds self->running FALSE */
   g_mutex_lock (&self->lock);
   self->running = FALSE;
   g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  if (self->thread)
-    g_thread_join (self->thread);
+  thread = self->thread;
   self->thread = NULL;
+  retention_id = self->retention_id;
+  self->retention_id = NULL;
+  g_mutex_unlock (&self->lock);
+  if (retention_id) {
+    gst_clock_id_unschedule (retention_id);
+    gst_clock_id_unref (retention_id);
+  }
+  /* a running writer finalises the recording in progress; one that left
+   * idle had none */
+  if (thread)
+    g_thread_join (thread);
+  g_mutex_lock (&self->lock);
+  self->writer_active = FALSE;
+  g_mutex_unlock (&self->lock);
   /* the finalisations in progress complete */
   if (self->pool)
     g_thread_pool_free (self->pool, FALSE, TRUE);

@@ -23,7 +23,8 @@
  * continues the recording without the outage, one after it starts a new
  * recording), mode off records nothing, a recording left live with its
  * playlist gone is rebuilt from its segments at the next start, and a
- * writer thread held up never holds up the streaming thread. */
+ * writer thread held up never holds up the streaming thread, and an idle
+ * element has no thread of its own. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -545,6 +546,99 @@ GST_START_TEST (test_stalled_writer)
 
 GST_END_TEST;
 
+/* The writer threads of the process (named after the element) */
+static guint
+count_writers (void)
+{
+  GDir *d = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *name;
+  guint n = 0;
+
+  fail_unless (d != NULL);
+  while ((name = g_dir_read_name (d))) {
+    gchar *path = g_build_filename ("/proc/self/task", name, "comm", NULL);
+    gchar *comm = NULL;
+
+    /* a thread may end while listed */
+    if (g_file_get_contents (path, &comm, NULL, NULL) &&
+        g_strcmp0 (g_strchomp (comm), "cfrecordsink") == 0)
+      n++;
+    g_free (comm);
+    g_free (path);
+  }
+  g_dir_close (d);
+  return n;
+}
+
+/* Waits up to @timeout_s for @n writer threads */
+static gboolean
+wait_writers (guint n, gdouble timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+
+  while (count_writers () != n) {
+    if (g_get_monotonic_time () >= end)
+      return FALSE;
+    g_usleep (50 * G_TIME_SPAN_MILLISECOND);
+  }
+  return TRUE;
+}
+
+/* A server has a cfrecordsink per live input, most of them idle: an idle
+ * element has no thread of its own, a broadcast starts its writer, which
+ * leaves a few seconds after the broadcast, the recordings due are deleted
+ * all the same, and EOS comes through with no writer running */
+GST_START_TEST (test_idle_no_thread)
+{
+  gchar *location = make_location ();
+  GstBus *bus;
+  GstHarness *h;
+  GstStructure *s;
+  gchar *dir;
+
+  encode_stream ();
+  fail_unless_equals_int (count_writers (), 0);
+  h = new_harness (location, &bus, "timeout-seconds", 1, "delete-after",
+      (gint64) 5, NULL);
+  gst_harness_play (h);
+  /* started, with its recovery and retention done */
+  g_usleep (500 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (count_writers (), 0);
+
+  /* the codec headers in the caps are the first items */
+  gst_harness_set_src_caps (h, gst_caps_ref (stream.caps));
+  /* a new thread names itself */
+  fail_unless (wait_writers (1, 2), "no writer for a broadcast");
+  push_publisher (h, GST_CFLIVE_PUBLISHER_CONNECTED, 1);
+  push_session (h, 0);
+  s = expect_event (bus, "started");
+  gst_structure_free (s);
+  push_publisher (h, GST_CFLIVE_PUBLISHER_DISCONNECTED, 1);
+  s = expect_event (bus, "finalised");
+  dir = g_strdup (gst_structure_get_string (s, "location"));
+  gst_structure_free (s);
+
+  /* idle again: the writer leaves, the recording stays until it is due */
+  fail_unless (wait_writers (0, 5), "the writer of an idle element stays");
+  fail_unless (g_file_test (dir, G_FILE_TEST_IS_DIR));
+  s = expect_event (bus, "deleted");
+  fail_unless_equals_string (gst_structure_get_string (s, "location"), dir);
+  gst_structure_free (s);
+  fail_unless (!g_file_test (dir, G_FILE_TEST_EXISTS));
+  fail_unless_equals_int (count_writers (), 0);
+
+  /* EOS starts a writer and comes through once it is done */
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless (wait_writers (1, 2), "no writer for EOS");
+
+  free_harness (h, bus);
+  fail_unless_equals_int (count_writers (), 0);
+  g_free (dir);
+  remove_location (location);
+}
+
+GST_END_TEST;
+
 static Suite *
 cfrecordsink_suite (void)
 {
@@ -557,6 +651,7 @@ cfrecordsink_suite (void)
   tcase_add_test (tc, test_mode_off);
   tcase_add_test (tc, test_recover_without_playlist);
   tcase_add_test (tc, test_stalled_writer);
+  tcase_add_test (tc, test_idle_no_thread);
   return s;
 }
 
