@@ -289,6 +289,8 @@ areq PUT "$BASE/live_inputs/$UID1" '{"enabled": true, "deleteRecordingAfterDays"
 expect 200 ".result.enabled == true and .result.deleteRecordingAfterDays == null and .result.meta.name == \"renamed\"" "update: null removes deleteRecordingAfterDays"
 areq GET "$BASE/live_inputs/$UID1"
 expect 200 ".result.enabled == true and .result.recording.timeoutSeconds == 20" "update kept"
+areq GET "$BASE/live_inputs"
+expect 200 "[.result.liveInputs[] | select(.uid == \"$UID1\")][0] | .meta.name == \"renamed\" and .deleteRecordingAfterDays == null and .modified != \"$OLD_MOD\"" "the list shows the update"
 
 echo "# outputs"
 areq GET "$BASE/live_inputs/$UID1/outputs"

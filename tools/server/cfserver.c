@@ -587,6 +587,8 @@ input_clone (CfInput * in)
 static void
 input_swap_settings (CfInput * a, CfInput * b)
 {
+  g_clear_pointer (&a->summary_json, g_free);
+  g_clear_pointer (&b->summary_json, g_free);
   SWAP (modified);
   SWAP (meta_json);
   SWAP (default_creator);
@@ -1153,22 +1155,37 @@ static void
 list_inputs (CfServer * s, SoupServerMessage * msg, GHashTable * query)
 {
   gboolean counts = FALSE;
-  JsonArray *a;
-  JsonObject *r;
+  GString *body;
   GList *l;
 
   if (!query_bool (query, "include_counts", &counts, msg))
     return;
-  a = json_array_new ();
-  for (l = s->order.head; l; l = l->next)
-    json_array_add_element (a, input_to_json (s, l->data, FALSE));
-  r = json_object_new ();
-  json_object_set_array_member (r, "liveInputs", a);
-  if (counts) {
-    json_object_set_int_member (r, "range", s->order.length);
-    json_object_set_int_member (r, "total", s->order.length);
+  /* the items are kept serialised: a list of a thousand inputs is then
+   * mostly a copy, not a thousand JSON trees built and written */
+  body = g_string_sized_new (128 + 200 * s->order.length);
+  g_string_append (body, "{\"success\":true,\"errors\":[],\"messages\":[],"
+      "\"result\":{\"liveInputs\":[");
+  for (l = s->order.head; l; l = l->next) {
+    CfInput *in = l->data;
+
+    if (!in->summary_json) {
+      g_autoptr (JsonNode) item = input_to_json (s, in, FALSE);
+
+      in->summary_json = node_to_string (item);
+    }
+    if (l != s->order.head)
+      g_string_append_c (body, ',');
+    g_string_append (body, in->summary_json);
   }
-  reply_result (msg, node_new_object (r), NULL);
+  g_string_append_c (body, ']');
+  if (counts)
+    g_string_append_printf (body, ",\"range\":%u,\"total\":%u",
+        s->order.length, s->order.length);
+  g_string_append (body, "}}");
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json",
+      SOUP_MEMORY_TAKE, body->str, body->len);
+  g_string_free (body, FALSE);
 }
 
 static void

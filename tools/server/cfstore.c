@@ -533,6 +533,7 @@ cf_input_free (CfInput * in)
   g_free (in->srt_playback_passphrase);
   g_free (in->webrtc_secret);
   g_free (in->last_error);
+  g_free (in->summary_json);
   cf_status_entry_free (in->current);
   g_ptr_array_unref (in->history);
   g_ptr_array_unref (in->outputs);

@@ -86,6 +86,7 @@ typedef struct
   guint restart_id;             /* a new pipeline is due */
   gchar *last_error;            /* last ERR_* sent as live_input.errored */
   gint64 last_error_at;
+  gchar *summary_json;          /* its item in the list, NULL: to be made */
 } CfInput;
 
 typedef struct
