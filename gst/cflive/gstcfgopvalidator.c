@@ -71,6 +71,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_cf_gop_validator_debug);
 #define DEFAULT_MAX_BITRATE 12000
 #define DEFAULT_ACTION GST_CF_GOP_VALIDATOR_ACTION_WARN
 
+/* After a bitrate warning, the bitrate must fall to this share of
+ * max-bitrate (percent) before the next one */
+#define BITRATE_REARM_PCT 90
 /* Stream time over which the bitrate is measured */
 #define BITRATE_WINDOW_MS 5000
 #define BITRATE_BUCKETS 8
@@ -790,7 +793,9 @@ check_bitrate (GstCfGopValidator * self, GstClockTime ts, gsize size)
             "kbps over the last %d s, above the recommended maximum of %u "
             "kbps", kbps, BITRATE_WINDOW_MS / 1000, max);
         self->bitrate_high = TRUE;
-      } else if (kbps <= max) {
+      } else if ((guint64) kbps * 100 <= (guint64) max * BITRATE_REARM_PCT) {
+        /* warned again only after a real fall: a stream hovering at the
+         * limit does not warn at every bucket it crosses it */
         self->bitrate_high = FALSE;
       }
     }

@@ -1445,6 +1445,65 @@ GST_START_TEST (test_bitrate)
 
 GST_END_TEST;
 
+/* AAC tags every 100 ms at these kbit/s, each phase 8 s long */
+static GList *
+make_audio_flv (const guint * kbps, guint n_phases)
+{
+  static const guint8 asc[] = { 0xaf, 0x00, 0x12, 0x10 };
+  static const guint8 raw[] = { 0xaf, 0x01 };
+  GList *tags = NULL;
+  GstClockTime t = 0;
+  guint p, i;
+
+  tags = g_list_append (tags, gst_cflive_flv_header_new (TRUE, FALSE));
+  tags = g_list_append (tags, flv_tag (GST_CFLIVE_FLV_TAG_AUDIO, 0, asc,
+          sizeof (asc), NULL, TRUE));
+  for (p = 0; p < n_phases; p++) {
+    gsize size = kbps[p] * 1000 / 8 / 10 - GST_CFLIVE_FLV_TAG_HEADER_SIZE - 4;
+
+    for (i = 0; i < 80; i++, t += 100 * GST_MSECOND) {
+      GstBuffer *payload = gst_buffer_new_allocate (NULL, size, NULL);
+
+      gst_buffer_memset (payload, 0, 0x21, size);
+      tags = g_list_append (tags, flv_tag (GST_CFLIVE_FLV_TAG_AUDIO, t, raw,
+              sizeof (raw), payload, FALSE));
+      gst_buffer_unref (payload);
+    }
+  }
+  return tags;
+}
+
+/* A bitrate hovering just under the limit after a warning does not warn
+ * again; one that fell well below it and comes back does */
+GST_START_TEST (test_bitrate_hysteresis)
+{
+  static const guint kbps[] = { 150, 95, 150, 50, 150 };
+  Run *run = run_new ("appsrc name=feed caps=video/x-flv format=bytes "
+      "max-bytes=0 ! cfgopvalidator name=v max-bitrate=100 ! "
+      "fakesink name=sink sync=false", TRUE);
+  const GstStructure *s;
+  GstClockTime pos;
+
+  run->feed = make_audio_flv (kbps, G_N_ELEMENTS (kbps));
+  run_play (run);
+  fail_unless (run->error == NULL);
+  assert_n_violations (run, NULL, 2);
+  /* the first within the first phase, the second in the last */
+  s = get_violation (run, GST_CFLIVE_ERR_BITRATE_TOO_HIGH, 0);
+  pos = get_uint64 (s, "position");
+  fail_unless (pos < 8 * GST_SECOND, "position %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pos));
+  s = get_violation (run, GST_CFLIVE_ERR_BITRATE_TOO_HIGH, 1);
+  pos = get_uint64 (s, "position");
+  fail_unless (pos >= 32 * GST_SECOND, "position %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pos));
+  fail_unless_equals_uint64 (get_uint64 (run->stats, "bitrate-too-high"), 2);
+  assert_same_records (run->in, run->out);
+  run_free (run);
+}
+
+GST_END_TEST;
+
 /* --- encoder sessions --- */
 
 /* GOPs of 5 and 5 s, then an encoder that comes back 3 s into its GOP and
@@ -1613,6 +1672,7 @@ cfgopvalidator_suite (void)
   tcase_add_test (tc, test_action_drop_valid);
   tcase_add_test (tc, test_action_error);
   tcase_add_test (tc, test_bitrate);
+  tcase_add_test (tc, test_bitrate_hysteresis);
   tcase_add_test (tc, test_publisher_event);
   tcase_add_test (tc, test_publisher_event_new_session);
   tcase_add_test (tc, test_stats);
