@@ -41,6 +41,11 @@ GST_DEBUG_CATEGORY (cf_ingest_debug);
 
 /* A connection must complete the handshake, connect and publish in this */
 #define SETUP_TIMEOUT_US (10 * G_USEC_PER_SEC)
+/* A listener whose last live input left stays open this long for an
+ * element of the same process started again on its port (a pipeline
+ * restarted, the keys of an input rotated): closing and binding the port
+ * again would leave a moment in which another socket can take it */
+#define LINGER_MS 2000
 /* Connections accepted on one listener at once */
 #define MAX_CONNECTIONS 4096
 /* An input's queue pauses reading from its encoder above this */
@@ -64,6 +69,9 @@ struct _Listener
   GSource *accept_source;
   guint port;
   GList *inputs;                /* CfIngestInput, hub.lock */
+  gboolean ephemeral;           /* bound to port 0: never looked up */
+  gint64 empty_since;           /* hub.lock: monotonic µs, 0 with inputs */
+  gboolean lingering;           /* hub.lock: its linger timer runs */
   GList *conns;                 /* I/O thread */
   guint n_conns;                /* I/O thread */
   guint64 refused;              /* hub.lock */
@@ -981,6 +989,7 @@ listener_new (const CfIngestUrl * url, GTlsCertificate * cert,
       g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) :
       url->port;
   listener->key = g_strdup_printf ("%s:%u", url->host, listener->port);
+  listener->ephemeral = url->port == 0;
   listener->socket = g_steal_pointer (&socket);
   listener->accept_source = g_socket_create_source (listener->socket,
       G_IO_IN, NULL);
@@ -1090,6 +1099,38 @@ rtmp_add_input_locked (CfIngestInput * input, const CfIngestUrl * url,
   return TRUE;
 }
 
+/* the hub thread: closes a listener left without live input for
+ * LINGER_MS */
+static gboolean
+linger_done (gpointer data)
+{
+  Listener *listener = data;
+  gint64 left;
+
+  g_mutex_lock (&hub.lock);
+  if (listener->inputs) {
+    listener->lingering = FALSE;
+    g_mutex_unlock (&hub.lock);
+    return G_SOURCE_REMOVE;
+  }
+  /* emptied again after it was taken over */
+  left = listener->empty_since + LINGER_MS * G_TIME_SPAN_MILLISECOND -
+      g_get_monotonic_time ();
+  if (left > 0) {
+    g_mutex_unlock (&hub.lock);
+    return G_SOURCE_CONTINUE;
+  }
+  listener->lingering = FALSE;
+  g_hash_table_remove (hub.listeners, listener->key);
+  g_mutex_unlock (&hub.lock);
+
+  GST_DEBUG ("closing %s: no live input on it", listener->key);
+  g_source_destroy (listener->accept_source);
+  g_socket_close (listener->socket, NULL);
+  destroy_listener (listener);
+  return G_SOURCE_REMOVE;
+}
+
 /* hub.lock held */
 static void
 rtmp_remove_input_locked (CfIngestInput * input)
@@ -1100,12 +1141,22 @@ rtmp_remove_input_locked (CfIngestInput * input)
     return;
   input->listener = NULL;
   listener->inputs = g_list_remove (listener->inputs, input);
-  if (!listener->inputs) {
+  if (!listener->inputs && listener->ephemeral) {
     g_hash_table_remove (hub.listeners, listener->key);
-    /* free the port now, so that a restarted element can bind it again */
+    /* nobody asks for it again: the port is freed now */
     g_source_destroy (listener->accept_source);
     g_socket_close (listener->socket, NULL);
     hub_defer (destroy_listener, listener, NULL);
+  } else if (!listener->inputs) {
+    listener->empty_since = g_get_monotonic_time ();
+    if (!listener->lingering) {
+      GSource *timer = g_timeout_source_new (LINGER_MS);
+
+      listener->lingering = TRUE;
+      g_source_set_callback (timer, linger_done, listener, NULL);
+      g_source_attach (timer, hub.context);
+      g_source_unref (timer);
+    }
   }
   cf_ingest_input_unref (input);        /* the listener's reference */
 }
