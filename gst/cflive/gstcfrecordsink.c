@@ -252,6 +252,38 @@ struct _GstCfRecordSink
 
 static void ensure_writer (GstCfRecordSink * self);
 
+/* The recordings some element of this process is writing, finalising or
+ * recovering, by directory. An application that stops a pipeline and
+ * starts another for the same live input (cflive-server does, when the
+ * keys of an input are rotated) may start the new element while the old
+ * one still finalises in another thread: the new one must not take that
+ * recording for what a crash left. */
+G_LOCK_DEFINE_STATIC (busy);
+static GHashTable *busy_dirs = NULL;
+
+/* FALSE if it was taken already */
+static gboolean
+busy_take (const gchar * dir)
+{
+  gboolean taken;
+
+  G_LOCK (busy);
+  if (!busy_dirs)
+    busy_dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  taken = g_hash_table_add (busy_dirs, g_strdup (dir));
+  G_UNLOCK (busy);
+  return taken;
+}
+
+static void
+busy_release (const gchar * dir)
+{
+  G_LOCK (busy);
+  if (busy_dirs)
+    g_hash_table_remove (busy_dirs, dir);
+  G_UNLOCK (busy);
+}
+
 #define gst_cf_record_sink_parent_class parent_class
 G_DEFINE_TYPE (GstCfRecordSink, gst_cf_record_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (cfrecordsink, "cfrecordsink",
@@ -848,6 +880,10 @@ run_job (gpointer data, gpointer user_data)
       retention_job (self);
       break;
   }
+  if (job->type == JOB_RECOVER)
+    busy_release (job->dir);
+  else if (job->rec)
+    busy_release (job->rec->dir);
   if (job->type != JOB_RECOVER)
     cf_recording_free (job->rec);
   g_free (job->dir);
@@ -1121,6 +1157,8 @@ start_recording (GstCfRecordSink * self, gint64 ts)
   g_free (location);
   if (!self->rec)
     goto failed;
+  /* released when its finalisation job is done */
+  busy_take (self->rec->dir);
   self->rec->width = self->width;
   self->rec->height = self->height;
   self->muxer = cf_ts_muxer_new ();
@@ -1600,8 +1638,13 @@ queue_recovery (GstCfRecordSink * self)
     CfRecording *rec = cf_recording_load (dir, NULL);
 
     if (rec && g_strcmp0 (rec->state, CF_RECORDING_STATE_LIVE) == 0 &&
-        (!live_input || g_strcmp0 (live_input, rec->live_input) == 0))
-      queue_job (self, JOB_RECOVER, NULL, dir);
+        (!live_input || g_strcmp0 (live_input, rec->live_input) == 0)) {
+      if (busy_take (dir))
+        queue_job (self, JOB_RECOVER, NULL, dir);
+      else
+        GST_INFO_OBJECT (self, "recording %s is being finalised by another "
+            "element of this process", rec->uid);
+    }
     cf_recording_free (rec);
     g_free (dir);
   }

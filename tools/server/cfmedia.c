@@ -32,7 +32,8 @@ GST_DEBUG_CATEGORY_STATIC (cf_media_debug);
 struct _CfMedia
 {
   gint refcount;                /* the server's, and one per queued message */
-  gboolean freed;               /* main thread */
+  gboolean freed;               /* main thread: only its recording
+                                 * messages are still delivered */
   gchar *uid;
   GstElement *pipeline;
   GstElement *src;
@@ -63,7 +64,14 @@ static struct
   GSource *source;
 } dispatch;
 
+/* Pipelines are stopped in these threads: cfrecordsink finalises the
+ * recording in progress when it stops (its MP4 can take a while for a long
+ * broadcast), and the API must not wait for that. */
+static GThreadPool *teardown = NULL;
+#define TEARDOWN_THREADS 4
+
 static void on_message (CfMedia * m, GstMessage * msg);
+static void teardown_func (gpointer data, gpointer user_data);
 
 static CfMedia *
 media_ref (CfMedia * m)
@@ -79,6 +87,8 @@ media_unref (CfMedia * m)
     return;
   if (m->start_error)
     gst_message_unref (m->start_error);
+  if (m->pipeline)
+    gst_object_unref (m->pipeline);
   g_free (m->uid);
   g_free (m);
 }
@@ -96,7 +106,9 @@ dispatch_cb (gpointer data)
   g_mutex_unlock (&dispatch.lock);
 
   while ((p = g_queue_pop_head (&batch))) {
-    if (!p->media->freed)
+    /* a pipeline being stopped still says how its recording ended */
+    if (!p->media->freed || (GST_MESSAGE_TYPE (p->msg) == GST_MESSAGE_ELEMENT
+            && gst_message_has_name (p->msg, "cflive-recording")))
       on_message (p->media, p->msg);
     gst_message_unref (p->msg);
     media_unref (p->media);
@@ -171,6 +183,9 @@ cf_media_init (GError ** error)
   }
   gst_object_unref (f);
   f = gst_registry_find_feature (reg, "cfrecordsink", GST_TYPE_ELEMENT_FACTORY);
+  if (!teardown)
+    teardown = g_thread_pool_new (teardown_func, NULL, TEARDOWN_THREADS,
+        FALSE, NULL);
   if (!dispatch.source) {
     g_mutex_init (&dispatch.lock);
     g_queue_init (&dispatch.queue);
@@ -308,6 +323,7 @@ cf_media_new (const CfMediaConfig * cfg, const CfMediaInputSettings * set,
       !(m->restream = make ("cfrestreamsink", "outputs", error))) {
     if (m->src)
       gst_object_unref (m->src);
+    m->src = NULL;
     goto fail;
   }
   if (have_recorder) {
@@ -381,22 +397,49 @@ fail:
   return NULL;
 }
 
+/* a teardown thread */
+static void
+teardown_func (gpointer data, gpointer user_data)
+{
+  CfMedia *m = data;
+  GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
+
+  gst_element_set_state (m->pipeline, GST_STATE_NULL);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  GST_DEBUG ("live input %s stopped", m->uid);
+  media_unref (m);
+}
+
 void
 cf_media_free (CfMedia * m)
 {
   if (!m)
     return;
-  /* what is still queued for it is dropped */
   m->freed = TRUE;
   if (m->pipeline) {
-    GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
-
-    gst_element_set_state (m->pipeline, GST_STATE_NULL);
-    gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-    gst_object_unref (bus);
-    gst_object_unref (m->pipeline);
+    /* the encoder is cut and the stream key and SRT stream id are free
+     * again at once, for a new pipeline of the same live input, and the
+     * outputs disconnect; the rest stops in a teardown thread */
+    if (m->src)
+      gst_element_set_state (m->src, GST_STATE_NULL);
+    if (m->restream && GST_OBJECT_PARENT (m->restream))
+      gst_element_set_state (m->restream, GST_STATE_NULL);
+    g_thread_pool_push (teardown, media_ref (m), NULL);
   }
   media_unref (m);
+}
+
+void
+cf_media_flush (void)
+{
+  if (teardown) {
+    g_thread_pool_free (teardown, FALSE, TRUE);
+    teardown = g_thread_pool_new (teardown_func, NULL, TEARDOWN_THREADS,
+        FALSE, NULL);
+  }
+  if (dispatch.source)
+    dispatch_cb (NULL);
 }
 
 void

@@ -90,6 +90,7 @@ CfMedia *cf_media_new (const CfMediaConfig * config,
     gpointer user_data, GError ** error);
 /* stops the pipeline at once: the encoder's connection is closed */
 void cf_media_free (CfMedia * media);
+void cf_media_flush (void);
 
 void cf_media_set_enabled (CfMedia * media, gboolean enabled);
 void cf_media_set_recording (CfMedia * media, gboolean record,

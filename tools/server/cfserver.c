@@ -2513,6 +2513,8 @@ cf_server_free (CfServer * s)
   }
   for (l = s->order.head; l; l = l->next)
     media_stop (s, l->data);
+  /* the recordings in progress are finalised and indexed */
+  cf_media_flush ();
   if (s->retention_id)
     g_source_remove (s->retention_id);
   g_queue_clear (&s->order);
