@@ -128,7 +128,8 @@ apply_recording_body (CfInput * in, JsonNode * rn, GError ** error)
         FIELD_ERROR ("recording.timeoutSeconds must be an integer, not %s",
             cf_body_type_name (n));
       v = number (n);
-      if (v != (gint64) v || v < 0 || v > 86400)
+      /* the range first: a double beyond gint64 must not be converted */
+      if (!(v >= 0 && v <= 86400) || v != (gint64) v)
         FIELD_ERROR ("recording.timeoutSeconds must be an integer from 0 to "
             "86400 (got %g)", v);
       in->rec_timeout = (gint64) v;
