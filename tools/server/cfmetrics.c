@@ -139,8 +139,8 @@ gchar *
 cf_metrics_render (CfMetrics * m, const CfMetricsSnapshot * s)
 {
   GString *out = g_string_new (NULL);
-  static const gchar *states[] = { "connecting", "connected", "reconnecting",
-    "disabled", "failed", NULL
+  static const gchar *states[] = { "idle", "connecting", "connected",
+    "reconnecting", "disabled", "failed", NULL
   };
   guint i;
 
