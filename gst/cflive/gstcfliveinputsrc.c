@@ -353,7 +353,7 @@ gst_cf_live_input_src_class_init (GstCfLiveInputSrcClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Live input source", "Source/Network",
-      "Receives a live stream from an encoder over RTMP or RTMPS, shares "
+      "Receives a live stream from an encoder over RTMP, RTMPS or SRT, shares "
       "its port with the other live inputs of the process, survives encoder "
       "reconnects, and outputs FLV. Posts 'cflive-status' element messages "
       "(state, reason, status, session, protocol, remote-address, encoder, "
