@@ -492,7 +492,34 @@ start_server
 areq GET "$BASE/$VID2"
 expect 200 ".result.meta.name == \"Cats, renamed\" and .result.creator == \"creator-2\" and .result.requireSignedURLs == true" "a video edit survives a restart"
 
+echo "# the media ports are listened on from the start, with no live input"
+CHECKS=$((CHECKS + 1))
+grep -q ":$(printf '%04X' "$RTMP_PORT") 00000000:0000 0A " /proc/net/tcp ||
+  fail "nothing listens on the RTMP port $RTMP_PORT"
 kill -TERM "$PID"; wait "$PID"; PID=
+
+echo "# a media port taken by another program: the server refuses to start"
+CHECKS=$((CHECKS + 1))
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+time.sleep(30)' "$RTMP_PORT" &
+HOLDER=$!
+for _ in $(seq 50); do
+  grep -q ":$(printf '%04X' "$RTMP_PORT") 00000000:0000 0A " /proc/net/tcp && break
+  sleep 0.1
+done
+if "$SERVER" --data-dir "$WORK/data" --api-port "$API_PORT" \
+    --media-address 127.0.0.1 --rtmp-port "$RTMP_PORT" --srt-port "$SRT_PORT" \
+    --account-id "$ACCOUNT" --api-token-file "$WORK/token" \
+    --api-key-file "$WORK/key" > "$WORK/taken.log" 2>&1; then
+  CODE=exit0; : > "$WORK/body"
+  fail "the server started on a taken RTMP port"
+elif ! grep -q "cannot start: cannot listen on 127.0.0.1:$RTMP_PORT: .*in use" "$WORK/taken.log"; then
+  CODE=log; cp "$WORK/taken.log" "$WORK/body"
+  fail "no clear error for a taken RTMP port"
+fi
+kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+
 echo "$CHECKS checks, $FAILS failed"
 if [ "$FAILS" -ne 0 ]; then
   echo "--- server log"; tail -50 "$WORK/server.log"

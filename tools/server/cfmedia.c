@@ -397,6 +397,83 @@ fail:
   return NULL;
 }
 
+GstElement *
+cf_media_hold_ports (const CfMediaConfig * cfg, GError ** error)
+{
+  GstElement *pipeline = gst_pipeline_new ("ports");
+  GstElement *src, *sink;
+  g_autofree gchar *rtmp_url = NULL;
+  g_autofree gchar *key = gst_cflive_secret_new_hex (32);
+  g_autofree gchar *srt_id = gst_cflive_secret_new_hex (16);
+  g_autofree gchar *srt_pass = gst_cflive_secret_new_hex (16);
+  GstBus *bus;
+  GstMessage *msg;
+
+  if (!(src = make ("cfliveinputsrc", "ports", error)) ||
+      !(sink = make ("fakesink", NULL, error))) {
+    if (src)
+      gst_object_unref (src);
+    gst_object_unref (pipeline);
+    return NULL;
+  }
+  /* a live input nobody can publish to: its key is random and unknown and
+   * it is disabled */
+  rtmp_url = g_strdup_printf ("%s://%s:%u/live",
+      cfg->tls_certificate ? "rtmps" : "rtmp", cfg->media_address,
+      cfg->rtmp_port);
+  g_object_set (src, "rtmp-url", rtmp_url, "stream-key", key,
+      "enabled", FALSE, NULL);
+  if (cfg->tls_certificate)
+    g_object_set (src, "tls-certificate", cfg->tls_certificate, NULL);
+  if (cfg->tls_key)
+    g_object_set (src, "tls-key", cfg->tls_key, NULL);
+  if (cfg->srt_port) {
+    g_autofree gchar *srt_url = g_strdup_printf ("srt://%s:%u",
+        cfg->media_address, cfg->srt_port);
+
+    g_object_set (src, "srt-url", srt_url, "srt-stream-id", srt_id,
+        "srt-passphrase", srt_pass, NULL);
+  }
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (pipeline), src, sink, NULL);
+  gst_element_link (src, sink);
+
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE)
+    return pipeline;
+
+  bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  if (msg) {
+    g_autoptr (GError) err = NULL;
+    g_autofree gchar *dbg = NULL;
+    const gchar *why;
+
+    gst_message_parse_error (msg, &err, &dbg);
+    /* the debug text has the reason: "cannot listen on ...: ..." */
+    why = dbg ? strstr (dbg, "cannot ") : NULL;
+    g_set_error (error, err->domain, err->code, "%s", why ? why :
+        err->message);
+    gst_message_unref (msg);
+  } else {
+    g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+        "cannot listen on the RTMP and SRT ports");
+  }
+  gst_object_unref (bus);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  return NULL;
+}
+
+void
+cf_media_release_ports (GstElement * holder)
+{
+  if (!holder)
+    return;
+  gst_element_set_state (holder, GST_STATE_NULL);
+  gst_object_unref (holder);
+}
+
 /* a teardown thread */
 static void
 teardown_func (gpointer data, gpointer user_data)

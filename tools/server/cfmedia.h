@@ -89,6 +89,14 @@ CfMedia *cf_media_new (const CfMediaConfig * config,
     const CfMediaInputSettings * settings, const CfMediaCallbacks * callbacks,
     gpointer user_data, GError ** error);
 /* stops the pipeline at once: the encoder's connection is closed */
+/* Listens on the RTMP(S) and SRT ports for the server's whole life, live
+ * inputs or not: a port taken by another program is an error at start,
+ * encoders get "unknown stream key" rather than a refused connection, and
+ * the listeners never close and open again as inputs come and go. */
+GstElement *cf_media_hold_ports (const CfMediaConfig * config,
+    GError ** error);
+void cf_media_release_ports (GstElement * holder);
+
 void cf_media_free (CfMedia * media);
 void cf_media_flush (void);
 

@@ -72,6 +72,7 @@ struct _CfServer
   CfWebhooks *webhooks;
   SoupServer *soup;
   CfMediaConfig media_cfg;
+  GstElement *ports;            /* holds the RTMP and SRT listeners */
 
   GHashTable *inputs;           /* uid -> CfInput */
   GQueue order;                 /* CfInput, by creation */
@@ -2470,6 +2471,9 @@ cf_server_new (const CfServerConfig * cfg, GError ** error)
   s->media_cfg.max_outputs = cfg->max_outputs;
   if (!cf_media_init (error))
     goto fail;
+  if (cfg->rtmp_port && !(s->ports = cf_media_hold_ports (&s->media_cfg,
+              error)))
+    goto fail;
   if (!cf_media_have_recorder ())
     g_printerr ("NOTICE: the cfrecordsink element is missing: live inputs "
         "are not recorded\n");
@@ -2515,6 +2519,7 @@ cf_server_free (CfServer * s)
     media_stop (s, l->data);
   /* the recordings in progress are finalised and indexed */
   cf_media_flush ();
+  g_clear_pointer (&s->ports, cf_media_release_ports);
   if (s->retention_id)
     g_source_remove (s->retention_id);
   g_queue_clear (&s->order);
