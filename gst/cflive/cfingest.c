@@ -46,6 +46,8 @@ GST_DEBUG_CATEGORY (cf_ingest_debug);
  * restarted, the keys of an input rotated): closing and binding the port
  * again would leave a moment in which another socket can take it */
 #define LINGER_MS 2000
+/* Connections the kernel queues on a listener before they are accepted */
+#define LISTEN_BACKLOG 1024
 /* Connections accepted on one listener at once */
 #define MAX_CONNECTIONS 4096
 /* An input's queue pauses reading from its encoder above this */
@@ -977,6 +979,9 @@ listener_new (const CfIngestUrl * url, GTlsCertificate * cert,
   if (!socket)
     return NULL;
   g_socket_set_blocking (socket, FALSE);
+  /* GIO's default backlog is 10: encoders reconnecting together after a
+   * network blip would see their connections dropped and retried */
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
   if (!g_socket_bind (socket, saddr, TRUE, error) ||
       !g_socket_listen (socket, error))
     return NULL;
