@@ -438,11 +438,15 @@ cf_media_hold_ports (const CfMediaConfig * cfg, GError ** error)
   gst_bin_add_many (GST_BIN (pipeline), src, sink, NULL);
   gst_element_link (src, sink);
 
-  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE)
-    return pipeline;
-
   bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE) {
+    /* nobody reads its messages: none is kept */
+    gst_bus_set_flushing (bus, TRUE);
+    gst_object_unref (bus);
+    return pipeline;
+  }
+
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   if (msg) {
     g_autoptr (GError) err = NULL;
