@@ -223,6 +223,9 @@ areq POST "$BASE/live_inputs" '{"recording": {"timeoutSeconds": 1.5}}'
 expect_error 400 10007 "fractional timeoutSeconds"
 areq POST "$BASE/live_inputs" '{"recording": {"allowedOrigins": [1]}}'
 expect_error 400 10007 "allowedOrigins not strings"
+jq -e '.errors[0].message | test("recording.allowedOrigins\\[0\\] must be a string")' "$WORK/body" > /dev/null || fail "the message names the element"
+areq POST "$BASE/live_inputs" '{"recording": {"allowedOrigins": {}}}'
+expect_error 400 10007 "allowedOrigins as an object"
 areq POST "$BASE/live_inputs" '{"recording": 5}'
 expect_error 400 10007 "recording as a number"
 # a valid member before an invalid one is not applied either
@@ -475,6 +478,11 @@ areq POST "$BASE/$VID2" '{"meta": "x"}'
 expect_error 400 10007 "edit a video: meta as a string"
 areq POST "$BASE/$VID2" '{"creator": "changed", "requireSignedURLs": "yes"}'
 expect_error 400 10007 "edit a video: requireSignedURLs as a string"
+areq POST "$BASE/$VID2" '{"allowedOrigins": ["ok.example", 7]}'
+expect_error 400 10007 "edit a video: allowedOrigins not strings"
+jq -e '.errors[0].message | test("allowedOrigins\\[1\\] must be a string")' "$WORK/body" > /dev/null || fail "the message names the element"
+areq POST "$BASE/$VID2" '{"allowedOrigins": "ok.example"}'
+expect_error 400 10007 "edit a video: allowedOrigins as a string"
 areq POST "$BASE/$VID2" '{"scheduledDeletion": "2099-01-01T00:00:00Z"}'
 expect_error 400 10007 "edit a video: scheduledDeletion"
 areq POST "$BASE/$VID2" '{"meta": '

@@ -86,6 +86,24 @@ number (JsonNode * n)
     return FALSE; \
   } G_STMT_END
 
+/* allowedOrigins, of a live input's recording settings or of a Video */
+static gboolean
+check_origins (JsonNode * n, const gchar * field, GError ** error)
+{
+  JsonArray *a;
+  guint i;
+
+  if (!JSON_NODE_HOLDS_ARRAY (n))
+    FIELD_ERROR ("%s must be an array of strings or null, not %s", field,
+        cf_body_type_name (n));
+  a = json_node_get_array (n);
+  for (i = 0; i < json_array_get_length (a); i++)
+    if (!cf_body_is_string (json_array_get_element (a, i)))
+      FIELD_ERROR ("%s[%u] must be a string, not %s", field, i,
+          cf_body_type_name (json_array_get_element (a, i)));
+  return TRUE;
+}
+
 static gboolean
 apply_recording_body (CfInput * in, JsonNode * rn, GError ** error)
 {
@@ -146,19 +164,11 @@ apply_recording_body (CfInput * in, JsonNode * rn, GError ** error)
     } else if (g_str_equal (name, "allowedOrigins")) {
       if (JSON_NODE_HOLDS_NULL (n)) {
         g_clear_pointer (&in->rec_allowed_origins_json, g_free);
-      } else if (JSON_NODE_HOLDS_ARRAY (n)) {
-        JsonArray *a = json_node_get_array (n);
-        guint i;
-
-        for (i = 0; i < json_array_get_length (a); i++)
-          if (!cf_body_is_string (json_array_get_element (a, i)))
-            FIELD_ERROR ("recording.allowedOrigins[%u] must be a string, "
-                "not %s", i, cf_body_type_name (json_array_get_element (a, i)));
+      } else {
+        if (!check_origins (n, "recording.allowedOrigins", error))
+          return FALSE;
         g_free (in->rec_allowed_origins_json);
         in->rec_allowed_origins_json = json_to_string (n, FALSE);
-      } else {
-        FIELD_ERROR ("recording.allowedOrigins must be an array of strings "
-            "or null, not %s", cf_body_type_name (n));
       }
     }
     /* other members are ignored, as Cloudflare does */
@@ -258,22 +268,13 @@ cf_body_apply_video (JsonObject * overrides, JsonObject * o, GError ** error)
             cf_body_type_name (n));
       json_object_set_member (overrides, name, json_node_copy (n));
     } else if (g_str_equal (name, "allowedOrigins")) {
-      JsonArray *a;
-      guint i;
-
       if (JSON_NODE_HOLDS_NULL (n)) {
         json_object_set_array_member (overrides, name, json_array_new ());
-        continue;
+      } else {
+        if (!check_origins (n, "allowedOrigins", error))
+          return FALSE;
+        json_object_set_member (overrides, name, json_node_copy (n));
       }
-      if (!JSON_NODE_HOLDS_ARRAY (n))
-        FIELD_ERROR ("allowedOrigins must be an array of strings, not %s",
-            cf_body_type_name (n));
-      a = json_node_get_array (n);
-      for (i = 0; i < json_array_get_length (a); i++)
-        if (!cf_body_is_string (json_array_get_element (a, i)))
-          FIELD_ERROR ("allowedOrigins[%u] must be a string, not %s", i,
-              cf_body_type_name (json_array_get_element (a, i)));
-      json_object_set_member (overrides, name, json_node_copy (n));
     } else if (g_str_equal (name, "scheduledDeletion") ||
         g_str_equal (name, "maxDurationSeconds") ||
         g_str_equal (name, "uploadExpiry") ||

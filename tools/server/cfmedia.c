@@ -108,7 +108,8 @@ dispatch_cb (gpointer data)
   while ((p = g_queue_pop_head (&batch))) {
     /* a pipeline being stopped still says how its recording ended */
     if (!p->media->freed || (GST_MESSAGE_TYPE (p->msg) == GST_MESSAGE_ELEMENT
-            && gst_message_has_name (p->msg, "cflive-recording")))
+            && gst_message_has_name (p->msg,
+                GST_CFLIVE_RECORDING_MESSAGE_NAME)))
       on_message (p->media, p->msg);
     gst_message_unref (p->msg);
     media_unref (p->media);
@@ -183,6 +184,10 @@ cf_media_init (GError ** error)
   }
   gst_object_unref (f);
   f = gst_registry_find_feature (reg, "cfrecordsink", GST_TYPE_ELEMENT_FACTORY);
+  have_recorder = f != NULL;
+  if (f)
+    gst_object_unref (f);
+
   if (!teardown)
     teardown = g_thread_pool_new (teardown_func, NULL, TEARDOWN_THREADS,
         FALSE, NULL);
@@ -194,9 +199,6 @@ cf_media_init (GError ** error)
     g_source_set_name (dispatch.source, "cflive pipeline messages");
     g_source_attach (dispatch.source, g_main_context_get_thread_default ());
   }
-  have_recorder = f != NULL;
-  if (f)
-    gst_object_unref (f);
   return TRUE;
 }
 
@@ -235,7 +237,8 @@ on_message (CfMedia * m, GstMessage * msg)
               gst_structure_get_string (s, "uid"),
               gst_structure_get_string (s, "state"),
               gst_structure_get_string (s, "error"));
-      } else if (gst_structure_has_name (s, "cflive-recording")) {
+      } else if (gst_structure_has_name (s,
+              GST_CFLIVE_RECORDING_MESSAGE_NAME)) {
         if (m->callbacks.recording)
           m->callbacks.recording (m->user_data, m->uid, s);
       }
