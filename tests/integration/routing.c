@@ -196,6 +196,68 @@ GST_START_TEST (test_same_key_twice)
 
 GST_END_TEST;
 
+/* TRUE while something listens on 127.0.0.1:@port */
+static gboolean
+port_listens (guint port)
+{
+  g_autofree gchar *tcp = NULL;
+  g_autofree gchar *needle = g_strdup_printf ("0100007F:%04X 00000000:0000 0A",
+      port);
+
+  fail_unless (g_file_get_contents ("/proc/net/tcp", &tcp, NULL, NULL));
+  return strstr (tcp, needle) != NULL;
+}
+
+/* The last element on a port stops: the listener stays open for a while,
+ * an element started again on the port takes it over and gets encoders,
+ * and it closes once nobody took it; a port given as 0 closes at once */
+GST_START_TEST (test_listener_linger)
+{
+  guint port = cftest_free_port ();
+  g_autofree gchar *listen = g_strdup_printf ("rtmp://127.0.0.1:%u/%s", port,
+      CFTEST_APP);
+  g_autofree gchar *url = NULL;
+  CfTestPipeline *pa = cftest_pipeline_new ();
+  CfTestPipeline *pb, *pc;
+  CfTestInput *b, *c;
+  CfTestProc *ff;
+  guint ephemeral;
+
+  cftest_pipeline_add_input (pa, "a", "rtmp-url", listen, "stream-key",
+      KEY_A, NULL);
+  cftest_pipeline_play (pa);
+  fail_unless (port_listens (port));
+  cftest_pipeline_free (pa);
+  fail_unless (port_listens (port), "closed as its last element stopped");
+
+  pb = cftest_pipeline_new ();
+  b = cftest_pipeline_add_input (pb, "b", "rtmp-url", listen, "stream-key",
+      KEY_B, NULL);
+  cftest_pipeline_play (pb);
+  url = cftest_input_publish_url (b, KEY_B);
+  ff = cftest_ffmpeg_publish (cftest_small_media_path (), url, TRUE);
+  fail_unless (cftest_input_wait_video_above (b, 10, 20),
+      "the element started again gets no stream");
+  cftest_proc_kill (ff, SIGTERM);
+  cftest_pipeline_free (pb);
+
+  /* nobody takes it: closed after the linger */
+  fail_unless (port_listens (port));
+  fail_unless (CFTEST_WAIT (!port_listens (port), 5),
+      "still listening long after its last element stopped");
+
+  pc = cftest_pipeline_new ();
+  c = cftest_pipeline_add_input (pc, "c", "rtmp-url", "rtmp://127.0.0.1:0/"
+      CFTEST_APP, "stream-key", KEY_A, NULL);
+  cftest_pipeline_play (pc);
+  ephemeral = cftest_input_port (c);
+  fail_unless (port_listens (ephemeral));
+  cftest_pipeline_free (pc);
+  fail_if (port_listens (ephemeral), "a port 0 listener lingers");
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_enabled)
 {
   CfTestPipeline *p = cftest_pipeline_new ();
@@ -301,6 +363,7 @@ routing_suite (void)
   tcase_add_test (tc, test_two_inputs_two_pipelines);
   tcase_add_test (tc, test_same_key_twice);
   tcase_add_test (tc, test_enabled);
+  tcase_add_test (tc, test_listener_linger);
   return s;
 }
 
